@@ -1,0 +1,1 @@
+"""fakemail: an IMAP and SMTP server that replays scenario mailboxes."""

@@ -1,0 +1,1 @@
+"""The channel engine: IMAP sync, SMTP sending, connection tests."""

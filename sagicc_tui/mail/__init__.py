@@ -1,0 +1,1 @@
+"""Message parsing: raw bytes to a lossless record, decoding and classification."""

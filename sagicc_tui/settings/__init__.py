@@ -1,0 +1,1 @@
+"""Channel settings: typed models, validation, TOML persistence and secrets."""

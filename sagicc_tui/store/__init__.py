@@ -1,0 +1,1 @@
+"""The SQLite ticket store shared by one engine and many consoles."""

@@ -1,0 +1,1 @@
+"""Grouping messages into tickets: subject normalization, tags, signed ids."""

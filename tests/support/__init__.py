@@ -1,0 +1,1 @@
+"""Helpers shared by the test suite: external programs and a Dovecot server."""
