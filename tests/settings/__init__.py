@@ -1,0 +1,1 @@
+"""Tests for channel settings, secrets, logging and `sagicc channels`."""
