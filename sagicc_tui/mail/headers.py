@@ -1,0 +1,343 @@
+"""Header block splitting and field decoding: RFC 2047 words, addresses, ids, dates."""
+
+from __future__ import annotations
+
+import binascii
+import email.utils
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+
+from sagicc_tui.mail.charsets import decode_bytes, decode_raw_header
+from sagicc_tui.mail.record import Address, RecordFlag
+
+# Field names are printable ASCII without colon or space (RFC 5322 ftext).
+_FIELD_NAME = re.compile(r"[!-9;-~]+")
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?]*)\?=")
+_BRACKETED_ID = re.compile(r"<([^<>]*)>")
+_ID_SEPARATORS = re.compile(r"[\s,;]+")
+
+# Dates before this year come from broken clocks (epoch zero, year 0001).
+_EARLIEST_PLAUSIBLE_YEAR = 1980
+
+
+@dataclass(slots=True)
+class HeaderBlock:
+    """Unfolded header fields by lower-case name, in order of appearance.
+
+    Values are ASCII text in which raw 8-bit bytes are kept as surrogate
+    escapes, so no byte is lost before the field is decoded.
+    """
+
+    fields: dict[str, list[str]] = field(default_factory=dict)
+    body_offset: int = 0
+    malformed: bool = False
+
+    def first(self, name: str) -> str | None:
+        """Return the first value of a field, or None when absent."""
+        values = self.fields.get(name)
+        return values[0] if values else None
+
+    def all(self, name: str) -> list[str]:
+        """Return every value of a field (empty when absent)."""
+        return self.fields.get(name, [])
+
+
+def _header_end(raw: bytes) -> tuple[int, int]:
+    """Return (end of header bytes, start of body) at the first empty line."""
+    if raw.startswith(b"\n"):
+        return 0, 1
+    if raw.startswith(b"\r\n"):
+        return 0, 2
+
+    candidates = []
+    lf = raw.find(b"\n\n")
+    if lf >= 0:
+        candidates.append((lf + 1, lf + 2))
+    crlf = raw.find(b"\n\r\n")
+    if crlf >= 0:
+        candidates.append((crlf + 1, crlf + 3))
+    if not candidates:
+        return len(raw), len(raw)
+    return min(candidates)
+
+
+def split_headers(raw: bytes) -> HeaderBlock:
+    """Split the header block of ``raw`` into unfolded fields.
+
+    A leading mbox ``From `` line is skipped. A line that is neither a field
+    nor a continuation is skipped and marks the block as malformed, because
+    later fields are usually still valid.
+    """
+    head_end, body_start = _header_end(raw)
+    block = HeaderBlock(body_offset=body_start)
+    text = raw[:head_end].decode("ascii", "surrogateescape")
+
+    folded: list[tuple[str, list[str]]] = []
+    current: list[str] | None = None
+    for number, line in enumerate(text.split("\n")):
+        line = line.removesuffix("\r")
+        if not line:
+            continue
+        if line[0] in " \t":
+            if current is None:
+                block.malformed = True
+            else:
+                current.append(line)
+            continue
+
+        if number == 0 and (line.startswith("From ") or line.startswith(">From ")):
+            continue
+
+        name, colon, value = line.partition(":")
+        name = name.rstrip(" \t")
+        if not colon or not _FIELD_NAME.fullmatch(name):
+            block.malformed = True
+            current = None
+            continue
+
+        current = [value.lstrip(" \t")]
+        folded.append((name.lower(), current))
+
+    # Unfolding removes only the line breaks; the folding whitespace stays.
+    for name, lines in folded:
+        block.fields.setdefault(name, []).append("".join(lines).strip())
+    return block
+
+
+def _has_raw_8bit(value: str) -> bool:
+    return not value.isascii()
+
+
+def _decode_word(encoding: str, text: str) -> bytes | None:
+    data = text.encode("utf-8", "surrogateescape")
+    try:
+        if encoding in "qQ":
+            return binascii.a2b_qp(data, header=True)
+        data = data.strip()
+        return binascii.a2b_base64(data + b"=" * (-len(data) % 4))
+    except binascii.Error:
+        return None
+
+
+def decode_header_text(value: str, channel: str, flags: set[RecordFlag]) -> str:
+    """Decode a header value: raw 8-bit bytes in the channel encoding, then RFC 2047.
+
+    Adjacent encoded words in the same charset are joined as bytes before
+    decoding, so a multibyte character split across two words survives.
+    Whitespace between two encoded words is dropped as RFC 2047 requires.
+    An encoded word that cannot be decoded is kept as written.
+    """
+    if _has_raw_8bit(value):
+        value = decode_raw_header(
+            value.encode("utf-8", "surrogateescape"), channel, flags
+        )
+    if "=?" not in value:
+        return value
+
+    pieces: list[tuple[str | None, bytes | str]] = []
+    position = 0
+    for match in _ENCODED_WORD.finditer(value):
+        gap = value[position : match.start()]
+        position = match.end()
+        after_word = bool(pieces) and pieces[-1][0] is not None
+        if gap and not (gap.isspace() and after_word):
+            pieces.append((None, gap))
+
+        charset = match.group(1).lower()
+        data = _decode_word(match.group(2), match.group(3))
+        if data is None:
+            flags.add(RecordFlag.MALFORMED_HEADER)
+            pieces.append((None, match.group(0)))
+        elif pieces and pieces[-1][0] == charset:
+            pieces[-1] = (charset, pieces[-1][1] + data)  # type: ignore[operator]
+        else:
+            pieces.append((charset, data))
+    if position < len(value):
+        pieces.append((None, value[position:]))
+
+    parts = []
+    for charset, piece in pieces:
+        if charset is None:
+            parts.append(piece)
+        else:
+            parts.append(decode_bytes(piece, charset, channel, flags))  # type: ignore[arg-type]
+    return "".join(parts)  # type: ignore[arg-type]
+
+
+def _split_address_list(value: str) -> list[str]:
+    """Split at top-level commas and semicolons; drop group names before a colon."""
+    items: list[str] = []
+    current: list[str] = []
+    in_quote = in_angle = escaped = False
+    comment_depth = 0
+    for char in value:
+        if escaped:
+            escaped = False
+        elif char == "\\" and (in_quote or comment_depth):
+            escaped = True
+        elif in_quote:
+            in_quote = char != '"'
+        elif comment_depth:
+            comment_depth += {"(": 1, ")": -1}.get(char, 0)
+        elif char == '"':
+            in_quote = True
+        elif char == "(":
+            comment_depth = 1
+        elif char == "<":
+            in_angle = True
+        elif char == ">":
+            in_angle = False
+        elif not in_angle and char in ",;":
+            items.append("".join(current))
+            current = []
+            continue
+        elif not in_angle and char == ":":
+            current = []
+            continue
+        current.append(char)
+    items.append("".join(current))
+    return [item.strip() for item in items if item.strip()]
+
+
+def _read_delimited(text: str, start: int, close: str) -> tuple[str, int]:
+    """Read from after an opening quote, comment or angle to its close."""
+    out: list[str] = []
+    depth = 1
+    index = start
+    while index < len(text):
+        char = text[index]
+        index += 1
+        if char == "\\" and close != ">" and index < len(text):
+            out.append(text[index])
+            index += 1
+            continue
+        if close == ")" and char == "(":
+            depth += 1
+        elif char == close:
+            depth -= 1
+            if depth == 0:
+                break
+        out.append(char)
+    return "".join(out), index
+
+
+def _parse_mailbox(item: str) -> tuple[str, str]:
+    """Return (display name, address) for one mailbox, tolerating bad syntax."""
+    name_parts: list[str] = []
+    comments: list[str] = []
+    angle: str | None = None
+    index = 0
+    while index < len(item):
+        char = item[index]
+        if char == '"':
+            text, index = _read_delimited(item, index + 1, '"')
+            name_parts.append(text)
+        elif char == "(":
+            text, index = _read_delimited(item, index + 1, ")")
+            comments.append(text.strip())
+        elif char == "<":
+            angle, index = _read_delimited(item, index + 1, ">")
+        else:
+            end = index
+            while end < len(item) and item[end] not in '"(<':
+                end += 1
+            name_parts.append(item[index:end])
+            index = end
+
+    text = " ".join("".join(name_parts).split())
+    if angle is not None:
+        # A source route (<@relay:user@host>) is obsolete syntax; keep the mailbox.
+        addr = "".join(angle.split()).rpartition(":")[2]
+        return text or " ".join(comments), addr
+
+    tokens = text.split()
+    with_at = [token for token in tokens if "@" in token]
+    if with_at:
+        addr = with_at[-1]
+        name = " ".join(token for token in tokens if token is not addr)
+        return name or " ".join(comments), addr
+    if len(tokens) == 1:
+        return " ".join(comments), tokens[0]
+    return text, ""
+
+
+def parse_addresses(
+    value: str | None, channel: str, flags: set[RecordFlag]
+) -> list[Address]:
+    """Parse an address list field; names are decoded, group syntax is flattened."""
+    if not value:
+        return []
+    if _has_raw_8bit(value):
+        value = decode_raw_header(
+            value.encode("utf-8", "surrogateescape"), channel, flags
+        )
+
+    addresses = []
+    for item in _split_address_list(value):
+        name, addr = _parse_mailbox(item)
+        if "=?" in name:
+            name = decode_header_text(name, channel, flags)
+        if name or addr:
+            addresses.append(Address(name=name.strip(), addr=addr))
+    return addresses
+
+
+def parse_message_ids(
+    value: str | None, channel: str, flags: set[RecordFlag]
+) -> list[str]:
+    """Return Message-IDs without angle brackets, in order, without repeats.
+
+    Bracketed ids win; a field without brackets is split at whitespace,
+    commas and semicolons and its tokens containing ``@`` are kept. Encoded
+    words are decoded first because some mailers encode the whole field.
+    """
+    if not value:
+        return []
+    if _has_raw_8bit(value) or "=?" in value:
+        value = decode_header_text(value, channel, flags)
+
+    ids = ["".join(match.group(1).split()) for match in _BRACKETED_ID.finditer(value)]
+    if not any(ids):
+        tokens = _ID_SEPARATORS.split(value.replace("<", " ").replace(">", " "))
+        ids = [token.strip("\"'") for token in tokens if "@" in token]
+    return list(dict.fromkeys(found for found in ids if found))
+
+
+def parse_message_id(
+    value: str | None, channel: str, flags: set[RecordFlag]
+) -> str | None:
+    """Return the Message-ID of a Message-ID field, or None when there is none."""
+    ids = parse_message_ids(value, channel, flags)
+    if ids:
+        return ids[0]
+    if value:
+        # An id without brackets and without "@" is still the sender's id.
+        stripped = value.strip().strip("<>").strip()
+        if stripped and not any(char.isspace() for char in stripped):
+            return stripped
+    return None
+
+
+def parse_date(value: str | None) -> datetime | None:
+    """Parse an RFC 5322 date to aware UTC; None when missing or implausible.
+
+    A date without a zone, or with ``-0000``, is read as UTC.
+    """
+    if not value or not value.isascii():
+        return None
+    parsed = email.utils.parsedate_tz(value)
+    if parsed is None:
+        return None
+    year, month, day, hour, minute, second = parsed[:6]
+    try:
+        offset = timezone(timedelta(seconds=parsed[9] or 0))
+        moment = datetime(
+            year, month, day, hour, minute, min(second, 59), tzinfo=offset
+        )
+        moment = moment.astimezone(UTC)
+    except (ValueError, OverflowError, TypeError):
+        return None
+    if moment.year < _EARLIEST_PLAUSIBLE_YEAR:
+        return None
+    return moment
