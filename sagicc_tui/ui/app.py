@@ -1,0 +1,167 @@
+"""The console app: screens, polling the store, announcements, errors."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from sagicc_tui.ui.backend import Change, ConsoleBackend
+from sagicc_tui.ui.messages import StoreChanged
+from sagicc_tui.ui.screens.feed import FeedScreen
+from sagicc_tui.ui.screens.help import HelpScreen
+from sagicc_tui.ui.screens.welcome import WelcomeScreen
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.5
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SagiccApp(App[str | None]):
+    """The operator console.
+
+    Every read and action goes through ``backend``; the app polls its change
+    counter, tells each screen what changed and announces new tickets and
+    customer answers. The app's return value is ``"demo"`` when the operator
+    chose the demo on the welcome screen.
+    """
+
+    CSS_PATH = "sagicc.tcss"
+    TITLE = "sagicc"
+    COMMAND_PALETTE_BINDING = "ctrl+p"
+
+    BINDINGS = [
+        Binding("question_mark", "help", "Keys", id="app.help"),
+        Binding("colon", "command_palette", "Commands", id="app.commands"),
+        Binding("L", "channels", "Channels", id="app.channels"),
+        Binding("m", "new_message", "New message", id="app.new-message"),
+    ]
+
+    def __init__(
+        self,
+        backend: ConsoleBackend,
+        *,
+        now: Callable[[], datetime] = _utc_now,
+        keymap: Mapping[str, str] | None = None,
+        poll_seconds: float = POLL_SECONDS,
+        log_file: str = "",
+        cursor_blink: bool = True,
+    ) -> None:
+        super().__init__()
+        self.backend = backend
+        self.now = now
+        self.poll_seconds = poll_seconds
+        self.log_file = log_file
+        self._keymap_config = dict(keymap or {})
+        self._seen_change = 0
+        self.cursor_blink = cursor_blink
+
+    def on_mount(self) -> None:
+        self.set_keymap(self._keymap_config)
+        self._seen_change = self.backend.change_counter()
+        if self.backend.channel_names():
+            self.push_screen(FeedScreen())
+        else:
+            self.push_screen(WelcomeScreen())
+        self.set_interval(self.poll_seconds, self.poll_store, name="poll-store")
+
+    def apply_cursor_blink(self, screen: Screen) -> None:
+        """Set every text cursor on ``screen`` to blink or not, as configured."""
+        for widget in screen.query("Input, TextArea"):
+            widget.cursor_blink = self.cursor_blink  # type: ignore[attr-defined]
+
+    # Live updates
+
+    def poll_store(self) -> None:
+        """Send one ``StoreChanged`` per poll, however many changes came in."""
+        try:
+            counter = self.backend.change_counter()
+            if counter == self._seen_change:
+                return
+            changes = self.backend.changes_since(self._seen_change)
+        except Exception as error:  # the store may be locked or moved away
+            self.report_error("Reading the store failed", error, "check the log")
+            return
+        self._seen_change = counter
+        self.announce(changes)
+        for screen in self.screen_stack:
+            screen.post_message(StoreChanged(changes))
+
+    def announce(self, changes: Sequence[Change]) -> None:
+        """Notify the operator of new tickets and customers' answers."""
+        created = [c for c in changes if c.kind == "ticket-created"]
+        answered = [c for c in changes if c.kind == "customer-answered"]
+        if len(created) > 3:
+            self.notify(f"{len(created)} new tickets", title="New tickets")
+        else:
+            for change in created:
+                self.notify(change.summary or "New ticket", title="New ticket")
+        for change in answered[:3]:
+            self.notify(change.summary or "A customer answered", title="Answer")
+
+    # Errors
+
+    def report_error(self, what: str, error: BaseException, fix: str) -> None:
+        """Log ``error`` with its traceback and show the operator one line."""
+        log.error("%s: %s", what, error, exc_info=error)
+        where = f" Details: {self.log_file}" if self.log_file else ""
+        self.notify(
+            f"{error}\nWhat to do: {fix}.{where}",
+            title=what,
+            severity="error",
+            timeout=10,
+        )
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state == WorkerState.ERROR and worker.error is not None:
+            what = worker.description or worker.name or "A background task"
+            self.report_error(f"{what} failed", worker.error, "check the log and retry")
+
+    # Actions
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_channels(self) -> None:
+        from sagicc_tui.ui.screens.channels import ChannelsScreen
+
+        if not isinstance(self.screen, ChannelsScreen):
+            self.push_screen(ChannelsScreen())
+
+    def action_new_message(self) -> None:
+        from sagicc_tui.ui.screens.compose import open_compose
+
+        open_compose(self, "new", None, None)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Offer every key of the current screen as an "area: verb" command."""
+        yield from super().get_system_commands(screen)
+        seen: set[str] = set()
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if not active.enabled or not binding.description:
+                continue
+            area = (binding.id or "app").split(".")[0]
+            title = f"{area}: {binding.description.lower()}"
+            if title in seen:
+                continue
+            seen.add(title)
+            key = self.get_key_display(binding)
+            node = active.node
+            action = binding.action
+            yield SystemCommand(
+                title,
+                f"key {key}",
+                lambda node=node, action=action: self.run_action(action, node),
+            )
