@@ -28,6 +28,24 @@ from sagicc_tui.settings.models import (
     SecretBackend,
     channel_class,
 )
+from sagicc_tui.settings.secret_store import (
+    OAUTH_ACCESS_TOKEN,
+    OAUTH_CLIENT_SECRET,
+    OAUTH_REFRESH_TOKEN,
+    PASSWORD,
+    SECRET_KINDS,
+    FileSecretStore,
+    KeyringSecretStore,
+    SecretStore,
+    SecretStoreError,
+    delete_channel_secrets,
+    keyring_usable,
+    known_secrets,
+    open_secret_store,
+    remember_secret,
+    rename_channel_secrets,
+    secret_key,
+)
 from sagicc_tui.settings.validation import (
     SettingsError,
     build_channel,
@@ -38,6 +56,22 @@ from sagicc_tui.settings.validation import (
 )
 
 __all__ = [
+    "OAUTH_ACCESS_TOKEN",
+    "OAUTH_CLIENT_SECRET",
+    "OAUTH_REFRESH_TOKEN",
+    "PASSWORD",
+    "SECRET_KINDS",
+    "FileSecretStore",
+    "KeyringSecretStore",
+    "SecretStore",
+    "SecretStoreError",
+    "delete_channel_secrets",
+    "keyring_usable",
+    "known_secrets",
+    "open_secret_store",
+    "remember_secret",
+    "rename_channel_secrets",
+    "secret_key",
     "DEFAULT_PORTS",
     "INCOMING_PRESETS",
     "OUTGOING_PRESETS",
