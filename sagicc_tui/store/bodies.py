@@ -1,0 +1,109 @@
+"""The background pass: parse bodies of stored messages and index them for search."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor
+
+from sagicc_tui.mail.parse import parse_message
+from sagicc_tui.mail.record import MessageRecord, RecordFlag
+from sagicc_tui.store.base import StoreBase
+
+# (raw, encoding, skip body) -> (body text, attachments as dicts)
+BodyJob = tuple[bytes, str, bool]
+BodyResult = tuple[str, list[dict[str, object]]]
+
+
+def parse_body_job(job: BodyJob) -> BodyResult:
+    """Parse one message body; a plain function so a process pool can run it."""
+    raw, encoding, skip = job
+    if skip:
+        return "", []
+    record: MessageRecord = parse_message(raw, encoding=encoding, with_body=True)
+    attachments = [dataclasses.asdict(part) for part in record.attachments]
+    return record.body_text, attachments
+
+
+def index_pending_bodies(
+    store: StoreBase, limit: int = 500, *, executor: Executor | None = None
+) -> int:
+    """Parse and index up to ``limit`` messages whose body is not indexed yet.
+
+    Returns how many were indexed; 0 means nothing is pending. Parsing runs
+    outside the write lock (in ``executor`` when given, e.g. a process
+    pool), then one short transaction writes the results. Oversize and
+    unparseable messages are indexed with their subject and sender only.
+    """
+    pending = _pending(store, limit)
+    if not pending:
+        return 0
+
+    jobs: list[BodyJob] = [
+        (raw, encoding, skip) for _row, raw, encoding, skip, _s, _c in pending
+    ]
+    mapper: Callable[..., Iterable[BodyResult]] = executor.map if executor else map
+    parsed = list(mapper(parse_body_job, jobs, **_chunks(executor, len(jobs))))
+
+    with store.write_transaction() as conn:
+        for (row_id, _raw, _enc, _skip, subject, customer), (body, attachments) in zip(
+            pending, parsed, strict=True
+        ):
+            updated = conn.execute(
+                "UPDATE messages SET body_text = ?, attachments = ?, body_indexed = 1"
+                " WHERE id = ? AND body_indexed = 0",
+                (body, json.dumps(attachments), row_id),
+            ).rowcount
+            # Another pass may have indexed this row meanwhile; never index twice.
+            if updated:
+                conn.execute(
+                    "INSERT INTO message_search (rowid, subject, customer, body)"
+                    " VALUES (?, ?, ?, ?)",
+                    (row_id, subject, customer, body),
+                )
+    return len(pending)
+
+
+def _chunks(executor: Executor | None, count: int) -> dict[str, int]:
+    # Process pools pay a round trip per task; send jobs in a few large chunks.
+    if executor is None or not hasattr(executor, "_max_workers"):
+        return {}
+    workers = max(1, int(executor._max_workers))  # type: ignore[attr-defined]
+    return {"chunksize": max(1, count // (workers * 4))}
+
+
+def _pending(
+    store: StoreBase, limit: int
+) -> list[tuple[int, bytes, str, bool, str, str]]:
+    with store._read() as conn:
+        rows = conn.execute(
+            "SELECT m.id, r.raw, c.encoding, m.flags, m.subject,"
+            " trim(m.from_name || ' ' || m.from_addr)"
+            " FROM messages m JOIN message_raw r ON r.message_row_id = m.id"
+            " JOIN channels c ON c.id = m.channel_id"
+            " WHERE m.body_indexed = 0 ORDER BY m.id LIMIT ?",
+            (limit,),
+        ).fetchall()
+    skip_flags = {str(RecordFlag.OVERSIZE), str(RecordFlag.UNPARSEABLE)}
+    return [
+        (
+            row_id,
+            bytes(raw),
+            encoding,
+            bool(skip_flags & set(flags.split(","))),
+            subject,
+            customer,
+        )
+        for row_id, raw, encoding, flags, subject, customer in rows
+    ]
+
+
+def pending_body_count(store: StoreBase) -> int:
+    """Return how many stored messages still wait for the body pass."""
+    with store._read() as conn:
+        return int(
+            conn.execute(
+                "SELECT count(*) FROM messages WHERE body_indexed = 0"
+            ).fetchone()[0]
+        )

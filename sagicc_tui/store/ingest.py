@@ -1,0 +1,344 @@
+"""Raw messages to tickets: parse, de-duplicate, group and store in one transaction."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sagicc_tui.mail.parse import parse_message
+from sagicc_tui.mail.record import MessageRecord
+from sagicc_tui.store.models import ChangeKind, Direction, IngestItem, to_epoch
+from sagicc_tui.store.records import customer_name, message_row
+from sagicc_tui.store.rows import (
+    NewTicket,
+    insert_message,
+    insert_ticket,
+    record_change,
+)
+from sagicc_tui.store.sync_state import write_cursor
+from sagicc_tui.store.ticket_index import SqliteTicketIndex
+from sagicc_tui.store.tickets_store import TicketStore
+from sagicc_tui.tickets.grouping import MODES, assign
+from sagicc_tui.tickets.index import Action, Assignment
+
+logger = logging.getLogger(__name__)
+
+ENGINE_ACTOR = "engine"
+
+
+@dataclass(frozen=True, slots=True)
+class IngestParams:
+    """The channel settings ingest needs; ``from_channel`` reads them from settings."""
+
+    channel: str
+    grouping: str = "thread"
+    folder: str | None = None
+    encoding: str = "utf-8"
+    reopen_window_days: int = 14
+    max_message_size: int | None = None
+    blocked: tuple[str, ...] = ()
+    tag_prefix: str = ""
+    message_id_key: bytes | None = None
+    own_addresses: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if str(self.grouping) not in MODES:
+            raise ValueError(
+                f"channel {self.channel!r}: invalid grouping {self.grouping!r}, "
+                f"use one of {', '.join(MODES)}"
+            )
+
+    @classmethod
+    def from_channel(
+        cls,
+        channel: object,
+        *,
+        tag_prefix: str = "",
+        message_id_key: bytes | None = None,
+        own_addresses: Collection[str] = (),
+    ) -> IngestParams:
+        """Build parameters from an incoming channel's settings object.
+
+        Reads ``name``, ``grouping``, ``folder``, ``encoding``,
+        ``reopen_window_days``, ``max_message_size``, ``blocked_senders`` and
+        ``blocked_domains``; the rest comes from the global settings.
+        """
+        blocked = (
+            *getattr(channel, "blocked_senders", ()),
+            *getattr(channel, "blocked_domains", ()),
+        )
+        return cls(
+            channel=str(getattr(channel, "name")),  # noqa: B009 - duck-typed settings
+            grouping=str(getattr(channel, "grouping", "thread")),
+            folder=getattr(channel, "folder", None),
+            encoding=getattr(channel, "encoding", "utf-8"),
+            reopen_window_days=getattr(channel, "reopen_window_days", 14),
+            max_message_size=getattr(channel, "max_message_size", None),
+            blocked=tuple(blocked),
+            tag_prefix=tag_prefix,
+            message_id_key=message_id_key,
+            own_addresses=frozenset(address.lower() for address in own_addresses),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class IngestCursor:
+    """The folder position a batch brings the channel to, stored with its messages."""
+
+    folder: str
+    uidvalidity: int
+    last_uid: int
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What happened to one item: the stored row, its ticket and the reason.
+
+    For a duplicate, ``message_row_id`` is the copy stored earlier and
+    ``stored`` is false.
+    """
+
+    message_id: str
+    uid: int | None
+    action: Action
+    reason: str
+    stored: bool
+    message_row_id: int | None
+    ticket_id: int | None
+    ticket_number: int | None
+    new_ticket: bool
+    flags: frozenset[str] = field(default_factory=frozenset)
+
+
+def ingest(
+    store: TicketStore,
+    params: IngestParams | object,
+    items: Iterable[IngestItem | bytes],
+    *,
+    cursor: IngestCursor | None = None,
+    now: datetime | None = None,
+) -> list[IngestResult]:
+    """Store a batch of raw messages and advance ``cursor``, all in one transaction.
+
+    Either everything in the batch and the cursor commit, or nothing does,
+    so a crash mid-batch makes the engine fetch the same UIDs again and the
+    Message-ID check keeps them from being stored twice. ``params`` is an
+    ``IngestParams`` or an incoming channel's settings object.
+    """
+    if not isinstance(params, IngestParams):
+        params = IngestParams.from_channel(params)
+    moment = now if now is not None else store.clock()
+    at = to_epoch(moment)
+    channel_id = store.ensure_channel(params.channel)
+    batch = [
+        item if isinstance(item, IngestItem) else IngestItem(raw=item) for item in items
+    ]
+
+    results: list[IngestResult] = []
+    with store.write_transaction() as conn:
+        _remember_encoding(conn, channel_id, params.encoding)
+        index = SqliteTicketIndex(conn, channel_id, params.channel)
+        uidvalidity = cursor.uidvalidity if cursor else None
+        for item in batch:
+            results.append(
+                _ingest_one(
+                    conn, index, channel_id, params, item, uidvalidity, moment, at
+                )
+            )
+        if cursor is not None:
+            write_cursor(
+                conn, channel_id, cursor.folder, cursor.uidvalidity, cursor.last_uid, at
+            )
+    return results
+
+
+def _remember_encoding(
+    conn: sqlite3.Connection, channel_id: int, encoding: str
+) -> None:
+    # The body pass runs later and needs the channel encoding of each message.
+    conn.execute(
+        "UPDATE channels SET encoding = ? WHERE id = ? AND encoding != ?",
+        (encoding, channel_id, encoding),
+    )
+
+
+def _parse(item: IngestItem, params: IngestParams, moment: datetime) -> MessageRecord:
+    if isinstance(item.record, MessageRecord):
+        return item.record
+    return parse_message(
+        item.raw,
+        encoding=params.encoding,
+        arrival=item.internaldate or moment,
+        max_size=params.max_message_size,
+        with_body=False,
+    )
+
+
+def _assign(
+    record: MessageRecord,
+    index: SqliteTicketIndex,
+    params: IngestParams,
+    moment: datetime,
+) -> Assignment:
+    try:
+        return assign(
+            record,
+            params.grouping,
+            index,
+            now=moment,
+            reopen_window_days=params.reopen_window_days,
+            tag_prefix=params.tag_prefix,
+            message_id_key=params.message_id_key,
+            own_addresses=params.own_addresses,
+            blocked=params.blocked,
+        )
+    except Exception as error:  # a grouping bug must not lose the message
+        logger.exception("grouping failed for Message-ID <%s>", record.message_id)
+        return Assignment(
+            action=Action.NOT_TICKETED,
+            ticket_id=None,
+            reason=(
+                f"grouping failed ({type(error).__name__}: {error});"
+                " stored without a ticket"
+            ),
+        )
+
+
+def _ingest_one(
+    conn: sqlite3.Connection,
+    index: SqliteTicketIndex,
+    channel_id: int,
+    params: IngestParams,
+    item: IngestItem,
+    uidvalidity: int | None,
+    moment: datetime,
+    at: float,
+) -> IngestResult:
+    record = _parse(item, params, moment)
+    assignment = _assign(record, index, params, moment)
+    if assignment.action == Action.DUPLICATE:
+        return _duplicate(
+            conn, channel_id, params, item, uidvalidity, record, assignment
+        )
+
+    ticket_id, number, new_ticket = _ticket_for(
+        conn, channel_id, params, record, assignment, at
+    )
+    arrived_at = to_epoch(item.internaldate) if item.internaldate else at
+    direction = Direction.OUT if assignment.outbound else item.direction
+    row = message_row(
+        record,
+        channel_id=channel_id,
+        direction=direction,
+        arrived_at=min(arrived_at, at),
+        reason=assignment.reason,
+        folder=params.folder if item.uid is not None else None,
+        uidvalidity=uidvalidity if item.uid is not None else None,
+        uid=item.uid,
+        extra_flags=item.extra_flags,
+    )
+    row_id = insert_message(conn, row, ticket_id)
+    return IngestResult(
+        message_id=record.message_id,
+        uid=item.uid,
+        action=assignment.action,
+        reason=assignment.reason,
+        stored=True,
+        message_row_id=row_id,
+        ticket_id=ticket_id,
+        ticket_number=number,
+        new_ticket=new_ticket,
+        flags=frozenset(row.flags),
+    )
+
+
+def _ticket_for(
+    conn: sqlite3.Connection,
+    channel_id: int,
+    params: IngestParams,
+    record: MessageRecord,
+    assignment: Assignment,
+    at: float,
+) -> tuple[int | None, int | None, bool]:
+    """Apply the assignment's ticket side; return (ticket id, number, opened)."""
+    if assignment.opens_ticket:
+        ticket_id, number = insert_ticket(
+            conn,
+            NewTicket(
+                channel_id=channel_id,
+                customer_addr=assignment.customer,
+                customer_name=customer_name(record, assignment.customer),
+                subject=record.subject,
+                normalized_subject=assignment.subject_key,
+                at=min(to_epoch(record.date), at),
+                tag_prefix=params.tag_prefix,
+                linked_ticket_id=assignment.linked_ticket_id,
+                changed_at=at,
+            ),
+        )
+        return ticket_id, number, True
+
+    if assignment.ticket_id is None:
+        return None, None, False
+    if assignment.action == Action.REOPENED:
+        _reopen_by_mail(conn, channel_id, assignment, at)
+    number = conn.execute(
+        "SELECT number FROM tickets WHERE id = ?", (assignment.ticket_id,)
+    ).fetchone()[0]
+    return assignment.ticket_id, int(number), False
+
+
+def _reopen_by_mail(
+    conn: sqlite3.Connection, channel_id: int, assignment: Assignment, at: float
+) -> None:
+    conn.execute(
+        "UPDATE tickets SET status = 'open', closed_at = NULL WHERE id = ?",
+        (assignment.ticket_id,),
+    )
+    conn.execute(
+        "INSERT INTO events (at, who, action, ticket_id, detail)"
+        " VALUES (?, ?, 'reopen', ?, ?)",
+        (at, ENGINE_ACTOR, assignment.ticket_id, assignment.reason),
+    )
+    record_change(conn, ChangeKind.TICKET_UPDATED, at, channel_id, assignment.ticket_id)
+
+
+def _duplicate(
+    conn: sqlite3.Connection,
+    channel_id: int,
+    params: IngestParams,
+    item: IngestItem,
+    uidvalidity: int | None,
+    record: MessageRecord,
+    assignment: Assignment,
+) -> IngestResult:
+    row = conn.execute(
+        "SELECT m.id, m.ticket_id, t.number, m.folder FROM messages m"
+        " LEFT JOIN tickets t ON t.id = m.ticket_id"
+        " WHERE m.channel_id = ? AND m.message_id = ?",
+        (channel_id, record.message_id),
+    ).fetchone()
+    row_id, ticket_id, number, folder = row if row else (None, None, None, None)
+
+    # After a UIDVALIDITY change the stored copy has a new UID in the same
+    # folder; keep it current so after-import actions address the right mail.
+    if row_id is not None and item.uid is not None and folder in (None, params.folder):
+        conn.execute(
+            "UPDATE messages SET folder = ?, uidvalidity = ?, uid = ? WHERE id = ?",
+            (params.folder, uidvalidity, item.uid, row_id),
+        )
+    return IngestResult(
+        message_id=record.message_id,
+        uid=item.uid,
+        action=Action.DUPLICATE,
+        reason=assignment.reason,
+        stored=False,
+        message_row_id=row_id,
+        ticket_id=ticket_id,
+        ticket_number=number,
+        new_ticket=False,
+        flags=frozenset(str(flag) for flag in record.flags),
+    )

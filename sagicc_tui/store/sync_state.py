@@ -1,0 +1,134 @@
+"""What the engine records per channel: folder sync cursors and connection state."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+from sagicc_tui.store.base import StoreBase
+from sagicc_tui.store.models import ChangeKind, ChannelStateName, Cursor, to_epoch
+from sagicc_tui.store.rows import record_change
+
+
+def write_cursor(
+    conn: sqlite3.Connection,
+    channel_id: int,
+    folder: str,
+    uidvalidity: int,
+    last_uid: int,
+    at: float,
+) -> None:
+    """Upsert a folder cursor inside the caller's transaction."""
+    conn.execute(
+        "INSERT INTO sync_cursors"
+        " (channel_id, folder, uidvalidity, last_uid, updated_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel_id, folder) DO UPDATE SET"
+        " uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid,"
+        " updated_at = excluded.updated_at",
+        (channel_id, folder, uidvalidity, last_uid, at),
+    )
+
+
+class SyncStateMixin(StoreBase):
+    """Write API for the engine: cursors and the state consoles show."""
+
+    def get_cursor(self, channel: str, folder: str) -> Cursor | None:
+        """Return the folder's cursor, or None before its first import."""
+        channel_id = self._find_channel(channel)
+        if channel_id is None:
+            return None
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT uidvalidity, last_uid FROM sync_cursors"
+                " WHERE channel_id = ? AND folder = ?",
+                (channel_id, folder),
+            ).fetchone()
+        if row is None:
+            return None
+        return Cursor(
+            channel=channel, folder=folder, uidvalidity=row[0], last_uid=row[1]
+        )
+
+    def set_cursor(
+        self,
+        channel: str,
+        folder: str,
+        uidvalidity: int,
+        last_uid: int,
+        *,
+        now: datetime | None = None,
+    ) -> None:
+        """Record a cursor on its own, e.g. after a UIDVALIDITY change with no new mail.
+
+        When messages come with it, pass the cursor to ``ingest`` instead, so
+        both commit together.
+        """
+        channel_id = self.ensure_channel(channel)
+        with self._write() as conn:
+            write_cursor(
+                conn, channel_id, folder, uidvalidity, last_uid, self._now(now)
+            )
+
+    def set_channel_state(
+        self,
+        channel: str,
+        state: ChannelStateName | str,
+        *,
+        detail: str = "",
+        progress: tuple[int, int] | None = None,
+        until: datetime | None = None,
+        error: str | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        """Record the engine's state of one channel for ``channel_states``.
+
+        ``progress`` is (messages done, messages in total) while syncing;
+        ``until`` is when a backing-off channel retries; ``error`` is the
+        message shown for ``failed`` and ``sign-in-needed``.
+        """
+        state = ChannelStateName(state)
+        done, total = progress if progress is not None else (None, None)
+        if progress is not None and not 0 <= progress[0] <= progress[1]:
+            raise ValueError(
+                f"invalid progress {progress}: give (done, total) with "
+                "0 <= done <= total"
+            )
+        channel_id = self.ensure_channel(channel)
+        at = self._now(now)
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO channel_state (channel_id, state, detail, progress_done,"
+                " progress_total, until, error, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (channel_id) DO UPDATE SET state = excluded.state,"
+                " detail = excluded.detail, progress_done = excluded.progress_done,"
+                " progress_total = excluded.progress_total,"
+                " until = excluded.until, error = excluded.error,"
+                " updated_at = excluded.updated_at",
+                (
+                    channel_id,
+                    str(state),
+                    detail,
+                    done,
+                    total,
+                    to_epoch(until) if until else None,
+                    error,
+                    at,
+                ),
+            )
+            record_change(conn, ChangeKind.CHANNEL_STATE, at, channel_id)
+
+    def prune_changes(self, keep_last: int = 100_000) -> int:
+        """Delete all but the newest ``keep_last`` change rows; return how many went.
+
+        Consoles that fell further behind reload their view instead of
+        replaying changes. The sequence keeps growing after a prune.
+        """
+        with self._write() as conn:
+            newest = int(
+                conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
+            )
+            cur = conn.execute(
+                "DELETE FROM changes WHERE seq <= ?", (newest - keep_last,)
+            )
+        return cur.rowcount
