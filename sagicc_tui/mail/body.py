@@ -184,11 +184,36 @@ def _attachment(
     )
 
 
+def _alternative_text_ids(message: Message) -> set[int]:
+    """Return the text parts inside multipart/alternative: one of them is the
+    body and the others are other renderings of it, not attachments."""
+    found = set()
+    for part in message.walk():
+        if part.get_content_type() != "multipart/alternative":
+            continue
+        for sub in part.walk():
+            is_text = sub.get_content_type() in ("text/plain", "text/html")
+            if is_text and not _is_attachment(sub):
+                found.add(id(sub))
+    return found
+
+
+def _quoted_message_ids(raw: bytes) -> list[str]:
+    """Return Message-IDs quoted in a message body, for bounces without a part.
+
+    Plain-text bounces (qmail, older Exchange) quote the returned headers in
+    the text, and a broken boundary can hide a text/rfc822-headers part, so
+    the undecoded body is searched. Base64-encoded text is not searched.
+    """
+    body = raw[split_headers(raw).body_offset :].decode("latin-1")
+    return [found.strip("<>").strip() for found in _QUOTED_MESSAGE_ID.findall(body)]
+
+
 def _collect(record: MessageRecord, message: Message, channel: str) -> None:
     """Fill body text, attachments and enclosed Message-IDs from a parsed tree."""
     flags = record.flags
     body_parts = _select_body_parts(message)
-    body_ids = {id(part) for part in body_parts}
+    body_ids = {id(part) for part in body_parts} | _alternative_text_ids(message)
     texts = [_part_text(part, channel, flags).strip("\n") for part in body_parts]
     record.body_text = "\n\n".join(text for text in texts if text)
 
@@ -202,27 +227,23 @@ def _collect(record: MessageRecord, message: Message, channel: str) -> None:
         content_type = part.get_content_type()
         if content_type.startswith("multipart/"):
             continue
-        if content_type in _MESSAGE_TYPES or content_type in _HEADER_TYPES:
+        if content_type.startswith("message/"):
+            # The email package parses message/rfc822 parts, and also the
+            # status blocks of message/delivery-status, into sub-messages.
             inside_enclosed |= _descendants(part)
+        if content_type in _MESSAGE_TYPES or content_type in _HEADER_TYPES:
             found = _enclosed_message_id(part, channel, flags)
             if found:
                 enclosed_ids.append(found)
         record.attachments.append(_attachment(part, index, linesep, flags, channel))
 
-    if record.kind is MessageKind.BOUNCE:
-        if not enclosed_ids:
-            # Plain-text bounces (qmail, some Exchange) quote the returned
-            # headers in the body instead of attaching them.
-            enclosed_ids = [
-                m.strip("<>").strip()
-                for m in _QUOTED_MESSAGE_ID.findall(record.body_text)
-            ]
-        merged = [*record.returned_message_ids, *enclosed_ids]
-        record.returned_message_ids = [
-            i for i in dict.fromkeys(merged) if i != record.message_id
-        ]
-    else:
+    if record.kind is not MessageKind.BOUNCE:
         record.forwarded_message_ids = list(dict.fromkeys(enclosed_ids))
+        return
+    if not enclosed_ids:
+        enclosed_ids = _quoted_message_ids(record.raw)
+    merged = dict.fromkeys([*record.returned_message_ids, *enclosed_ids])
+    record.returned_message_ids = [i for i in merged if i != record.message_id]
 
 
 def parse_body(record: MessageRecord, encoding: str = "utf-8") -> None:

@@ -67,8 +67,16 @@ def _is_auto_reply(headers: HeaderBlock) -> bool:
 def _is_delivery_system(sender: Address | None) -> bool:
     if sender is None:
         return False
-    local_part = sender.key.partition("@")[0]
+
+    # "From: MAILER-DAEMON <>" names the daemon with an empty address.
+    local_part = sender.key.partition("@")[0] or sender.name.strip().lower()
     return local_part in _DELIVERY_SYSTEM_SENDERS
+
+
+def _return_path(headers: HeaderBlock) -> str | None:
+    """Return the topmost Return-Path address ("" for ``<>``), None if absent."""
+    value = headers.first("return-path")
+    return None if value is None else _token(value).strip("<> ")
 
 
 def classify(
@@ -76,16 +84,21 @@ def classify(
 ) -> MessageKind:
     """Classify from headers alone.
 
-    Bounce: a multipart/report of report-type delivery-status, an
-    X-Failed-Recipients field, a mailer-daemon or postmaster sender, or an
-    empty Return-Path on mail that carries no auto-reply marker (RFC 3834
-    auto-replies use the empty return path too). A disposition-notification
-    report (read receipt) counts as an auto-reply. List mail is never an
-    auto-reply, even with ``Precedence: bulk``.
+    Bounce: a multipart/report of report-type delivery-status (or none), an
+    X-Failed-Recipients field, a mailer-daemon or postmaster sender or
+    Return-Path, or an empty Return-Path on mail that carries no auto-reply
+    marker (RFC 3834 auto-replies use the empty return path too). A
+    disposition-notification report (read receipt) counts as an auto-reply.
+    List mail is never an auto-reply, even with ``Precedence: bulk``.
     """
     media_type, params = parse_content_type(headers.first("content-type"))
     report_type = params.get("report-type", "").lower()
-    if media_type == "multipart/report" and report_type == "delivery-status":
+
+    # RFC 6522 requires report-type; a report without one is most often a DSN.
+    if media_type == "multipart/report" and report_type in ("delivery-status", ""):
+        return MessageKind.BOUNCE
+    return_path = _return_path(headers)
+    if return_path and _is_delivery_system(Address("", return_path)):
         return MessageKind.BOUNCE
     if headers.first("x-failed-recipients") is not None or _is_delivery_system(sender):
         return MessageKind.BOUNCE
@@ -94,8 +107,6 @@ def classify(
         return MessageKind.NORMAL
     if _is_auto_reply(headers) or report_type == "disposition-notification":
         return MessageKind.AUTO_REPLY
-
-    return_paths = headers.all("return-path")
-    if return_paths and _token(return_paths[0]).strip("<> ") == "":
+    if return_path == "":
         return MessageKind.BOUNCE
     return MessageKind.NORMAL
