@@ -1,0 +1,171 @@
+"""Message commands on the selected mailbox: FETCH, STORE, COPY, MOVE, SEARCH."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fakemail.imap import fetch as fetching
+from fakemail.imap.mailboxes import mailbox_name
+from fakemail.imap.search import parse_search, run_search
+from fakemail.imap.session import CommandError, normalize_flags
+from fakemail.imap.syntax import ParseError, Parser, SequenceSet, resolve
+
+if TYPE_CHECKING:
+    from fakemail.imap.session import Session
+
+
+def _selected_indexes(session: Session, ranges: SequenceSet, uid: bool) -> list[int]:
+    if uid:
+        return resolve(ranges, session.view_uids)
+    count = len(session.view)
+    for first, last in ranges:
+        for value in (first, last):
+            if value is not None and value > count:
+                raise CommandError(
+                    "BAD",
+                    f"Invalid sequence number {value}: mailbox has {count} messages.",
+                )
+    return resolve(ranges, list(range(1, count + 1)))
+
+
+async def fetch(session: Session, tag: bytes, parser: Parser, uid: bool) -> str:
+    parser.space()
+    ranges = parser.sequence_set()
+    parser.space()
+    items = fetching.parse_items(parser)
+    parser.end()
+    indexes = _selected_indexes(session, ranges, uid)
+    mark_seen = fetching.needs_seen(items) and not session.readonly
+    wants_flags = any(item.kind == b"FLAGS" for item in items)
+    if mark_seen:
+        unseen = [
+            session.view[i].uid
+            for i in indexes
+            if "\\Seen" not in session.view[i].flags
+        ]
+        if unseen:
+            session.store.store_flags(
+                session.user or "",
+                session.selected or "",
+                unseen,
+                ["\\Seen"],
+                "add",
+                origin=session,
+            )
+            if not wants_flags:
+                items = items + [fetching.Item(kind=b"FLAGS", key=b"FLAGS")]
+                wants_flags = True
+    view = session.view
+    render = fetching.render
+    chunk: list[bytes] = []
+    size = 0
+    for index in indexes:
+        message = view[index]
+        flags = session.flags_of(message) if wants_flags else b""
+        pieces = render(index + 1, message, items, flags, uid)
+        chunk.extend(pieces)
+        size += len(pieces[1])
+        if size > 1 << 22:
+            await session.send(b"".join(chunk))
+            chunk, size = [], 0
+    if chunk:
+        await session.send(b"".join(chunk))
+    return ("UID " if uid else "") + "Fetch completed."
+
+
+async def store(session: Session, tag: bytes, parser: Parser, uid: bool) -> str:
+    parser.space()
+    ranges = parser.sequence_set()
+    parser.space()
+    action = parser.atom().upper()
+    modes = {b"FLAGS": "set", b"+FLAGS": "add", b"-FLAGS": "remove"}
+    silent = action.endswith(b".SILENT")
+    mode = modes.get(action.removesuffix(b".SILENT"))
+    if mode is None:
+        raise ParseError(f"invalid STORE action {action.decode()}")
+    parser.space()
+    flags = parser.flag_list()
+    while parser.skip(b" "):
+        flags.append(parser.flag())
+    parser.end()
+    if session.readonly:
+        raise CommandError("NO", "[READ-ONLY] Mailbox is open read-only.")
+    indexes = _selected_indexes(session, ranges, uid)
+    uids = [session.view[i].uid for i in indexes]
+    session.store.store_flags(
+        session.user or "",
+        session.selected or "",
+        uids,
+        normalize_flags(flags),
+        mode,
+        origin=session,
+    )
+    if not silent:
+        for index in indexes:
+            await session.send(session.flags_response(index + 1, session.view[index]))
+    return ("UID " if uid else "") + "Store completed."
+
+
+async def copy(session: Session, tag: bytes, parser: Parser, uid: bool) -> str:
+    pairs, uidvalidity = await _copy(session, parser, uid)
+    if not pairs:
+        return "No messages copied."
+    return f"{_copyuid(pairs, uidvalidity)} Copy completed."
+
+
+async def move(session: Session, tag: bytes, parser: Parser, uid: bool) -> str:
+    if session.readonly:
+        raise CommandError("NO", "[READ-ONLY] Mailbox is open read-only.")
+    pairs, uidvalidity = await _copy(session, parser, uid)
+    if pairs:
+        await session.send(f"* OK {_copyuid(pairs, uidvalidity)} Moved.\r\n".encode())
+        session.store.expunge(
+            session.user or "",
+            session.selected or "",
+            [old for old, _ in pairs],
+            origin=session,
+        )
+    return "Move completed."
+
+
+async def _copy(
+    session: Session, parser: Parser, uid: bool
+) -> tuple[list[tuple[int, int]], int]:
+    parser.space()
+    ranges = parser.sequence_set()
+    parser.space()
+    destination = mailbox_name(parser)
+    parser.end()
+    user = session.user or ""
+    if not session.store.has_folder(user, destination):
+        raise CommandError("NO", f"[TRYCREATE] Mailbox does not exist: {destination}")
+    indexes = _selected_indexes(session, ranges, uid)
+    uids = [session.view[i].uid for i in indexes]
+    target = session.store.folder(user, destination)
+    pairs = session.store.copy(
+        user, session.selected or "", uids, target.name, origin=session
+    )
+    return pairs, target.uidvalidity
+
+
+def _copyuid(pairs: list[tuple[int, int]], uidvalidity: int) -> str:
+    return f"[COPYUID {uidvalidity} {_uid_set(pairs, 0)} {_uid_set(pairs, 1)}]"
+
+
+def _uid_set(pairs: list[tuple[int, int]], column: int) -> str:
+    return ",".join(str(pair[column]) for pair in pairs)
+
+
+async def search(session: Session, tag: bytes, parser: Parser, uid: bool) -> str:
+    parser.space()
+    key = parse_search(parser)
+    parser.end()
+    found = run_search(session, key)
+    if uid:
+        numbers = [session.view[i].uid for i in found]
+    else:
+        numbers = [i + 1 for i in found]
+    await session.send(
+        ("* SEARCH" + "".join(f" {n}" for n in numbers) + "\r\n").encode()
+    )
+    return ("UID " if uid else "") + "Search completed."

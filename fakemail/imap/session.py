@@ -1,0 +1,480 @@
+"""One IMAP connection: reading commands, dispatching them and sending updates."""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import enum
+import itertools
+import logging
+import re
+import ssl
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from fakemail.faults import FaultAction, FaultRule
+from fakemail.imap.syntax import ParseError, Parser
+from fakemail.mailstore import EventKind, Message, StoreEvent, normalize_flag
+
+if TYPE_CHECKING:
+    from fakemail.imap.server import IMAPServer
+
+log = logging.getLogger(__name__)
+
+MAX_LITERAL = 64 * 1024 * 1024
+_LITERAL_AT_END = re.compile(rb"\{(\d{1,10})(\+?)\}\r\n$")
+_LITERAL_IN_LINE = re.compile(rb"\{(\d{1,10})\}$")
+_FLUSH_SIZE = 1 << 22
+_connection_ids = itertools.count(1)
+
+
+class State(enum.Enum):
+    """RFC 3501 connection states."""
+
+    NOT_AUTHENTICATED = 1
+    AUTHENTICATED = 2
+    SELECTED = 3
+    LOGOUT = 4
+
+
+class CommandError(Exception):
+    """Ends a command with a tagged NO or BAD carrying ``text``."""
+
+    def __init__(self, status: str, text: str) -> None:
+        super().__init__(text)
+        self.status = status
+        self.text = text
+
+
+class ConnectionClosed(Exception):
+    """Ends the session without a further response."""
+
+
+Handler = Callable[["Session", bytes, Parser, bool], Awaitable[str | None]]
+
+
+class Session:
+    """State of one client connection, from greeting to LOGOUT."""
+
+    def __init__(
+        self,
+        server: IMAPServer,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        tls: bool,
+    ) -> None:
+        self.server = server
+        self.store = server.store
+        self.reader = reader
+        self.writer = writer
+        self.tls = tls
+        self.id = f"imap-{next(_connection_ids)}"
+        self.state = State.NOT_AUTHENTICATED
+        self.user: str | None = None
+        self.selected: str | None = None
+        self.readonly = False
+        self.view: list[Message] = []
+        self.view_uids: list[int] = []
+        self.recent: set[int] = set()
+        self.pending: list[StoreEvent] = []
+        self.wake = asyncio.Event()
+        self.enabled: set[str] = set()
+        self.cut_literal = False
+        self._buffer: list[bytes] = []
+        self._buffered = 0
+
+    # Connection lifetime
+
+    async def run(self) -> None:
+        """Greet the client and answer commands until LOGOUT or disconnect."""
+        unsubscribe = self.store.subscribe(self._on_event)
+        try:
+            capabilities = " ".join(self.server.capabilities(self))
+            await self.send_line(f"* OK [CAPABILITY {capabilities}] fakemail ready.")
+            while self.state is not State.LOGOUT:
+                command = await self.read_command()
+                if command is None:
+                    break
+                await self.handle(command)
+        except (ConnectionClosed, ConnectionError, asyncio.IncompleteReadError):
+            pass
+        except ssl.SSLError as error:
+            log.info("%s: TLS error: %s", self.id, error)
+        finally:
+            unsubscribe()
+            self.close()
+
+    def close(self) -> None:
+        """Close the transport at once, without waiting for the client."""
+        if not self.writer.is_closing():
+            self.writer.close()
+
+    # Reading
+
+    async def read_line(self) -> bytes:
+        """Read one line; raise ConnectionClosed at end of input."""
+        try:
+            line = await self.reader.readline()
+        except (asyncio.LimitOverrunError, ValueError):
+            await self.send_line("* BYE Line too long, closing connection.")
+            raise ConnectionClosed from None
+        if not line:
+            raise ConnectionClosed
+        if not line.endswith(b"\r\n"):
+            line = line[:-1] + b"\r\n" if line.endswith(b"\n") else line + b"\r\n"
+        return line
+
+    async def read_command(self) -> bytes | None:
+        """Read one command and its literals; send ``+`` for synchronizing literals."""
+        try:
+            line = await self.read_line()
+        except ConnectionClosed:
+            return None
+        parts = [line]
+        while match := _LITERAL_AT_END.search(line):
+            size, non_sync = int(match.group(1)), bool(match.group(2))
+            if size > MAX_LITERAL:
+                if non_sync:
+                    await self.send_line("* BYE Literal too large, closing connection.")
+                    raise ConnectionClosed
+                parts[-1] = line[: match.start()] + b"\r\n"
+                return b"".join(parts)[:-2]
+            if not non_sync:
+                await self.send_line("+ Ready for literal data")
+            parts.append(await self.reader.readexactly(size))
+            line = await self.read_line()
+            parts.append(line)
+        command = b"".join(parts)[:-2]
+        self.record_client(command)
+        return command
+
+    def record_client(self, command: bytes) -> None:
+        transcript = self.server.transcript
+        if transcript is None:
+            return
+        shown = re.sub(
+            rb"\{(\d+)\+?\}\r\n",
+            lambda m: b"{%s}" % m.group(1),
+            command[:2000],
+        )
+        transcript.record(self.id, "C", shown)
+
+    # Writing
+
+    async def send(self, data: bytes) -> None:
+        """Queue ``data``; it goes out at the next ``flush`` or once 4 MB pile up."""
+        self._buffer.append(data)
+        self._buffered += len(data)
+        if self._buffered >= _FLUSH_SIZE:
+            await self.flush()
+
+    async def send_line(self, text: str | bytes) -> None:
+        data = text.encode("utf-8") if isinstance(text, str) else text
+        await self.send(data + b"\r\n")
+        await self.flush()
+
+    async def flush(self) -> None:
+        if not self._buffer:
+            return
+        data = b"".join(self._buffer)
+        self._buffer.clear()
+        self._buffered = 0
+        if self.server.transcript is not None:
+            for line in _summarize(data):
+                self.server.transcript.record(self.id, "S", line)
+        if self.cut_literal:
+            self._cut(data)
+        self.writer.write(data)
+        await self.writer.drain()
+
+    def _cut(self, data: bytes) -> None:
+        match = re.search(rb"\{(\d+)\}\r\n", data)
+        if match is None:
+            return
+        end = match.end() + int(match.group(1)) // 2
+        self.writer.write(data[:end])
+        self.writer.close()
+        raise ConnectionClosed
+
+    # Dispatch
+
+    async def handle(self, command: bytes) -> None:
+        """Parse and run one command, answering BAD on any syntax error."""
+        from fakemail.imap.commands import COMMANDS, UID_COMMANDS
+
+        parser = Parser(command)
+        try:
+            tag = parser.tag()
+            parser.space()
+            name = parser.atom().upper()
+        except ParseError:
+            tag = command.split(b" ", 1)[0] if command.strip() else b"*"
+            if not re.fullmatch(rb"[\x21-\x7e]+", tag) or b"+" in tag:
+                tag = b"*"
+            await self.send_line(tag + b" BAD Error in IMAP command: invalid syntax.")
+            return
+        uid = name == b"UID"
+        full_name = name
+        table = COMMANDS
+        try:
+            if uid:
+                parser.space()
+                name = parser.atom().upper()
+                full_name = b"UID " + name
+                table = UID_COMMANDS
+        except ParseError:
+            await self.send_line(
+                tag + b" BAD Error in IMAP command UID: missing command."
+            )
+            return
+        entry = table.get(name)
+        if entry is None or not self.server.command_enabled(full_name.decode()):
+            await self.send_line(tag + b" BAD Error in IMAP command: unknown command.")
+            return
+        await self._run(tag, full_name.decode(), entry, parser, uid)
+
+    async def _run(
+        self, tag: bytes, name: str, entry, parser: Parser, uid: bool
+    ) -> None:
+        handler, states = entry
+        rule = (
+            self.server.faults.take(name, tag.decode()) if self.server.faults else None
+        )
+        if rule is not None and await self._apply_fault(rule, tag):
+            return
+        if self.state not in states:
+            await self.send_line(tag + _wrong_state(self.state, name))
+            return
+        deferrable = name in ("FETCH", "STORE", "SEARCH")
+        try:
+            text = await handler(self, tag, parser, uid)
+        except ParseError as error:
+            await self.flush_updates(allow_expunge=not deferrable)
+            await self.send_line(
+                f"{tag.decode()} BAD Error in IMAP command {name}: {error}"
+            )
+            return
+        except CommandError as error:
+            await self.flush_updates(allow_expunge=not deferrable)
+            await self.send_line(f"{tag.decode()} {error.status} {error.text}")
+            return
+        if text is None:
+            return
+        await self.flush_updates(allow_expunge=not deferrable)
+        await self.send_line(f"{tag.decode()} OK {text}")
+        if self.cut_literal:
+            raise ConnectionClosed
+
+    async def _apply_fault(self, rule: FaultRule, tag: bytes) -> bool:
+        """Apply ``rule``; return True when the command must not run."""
+        log.info(
+            "%s: applying fault %s to %s", self.id, rule.action.value, rule.command
+        )
+        if rule.action is FaultAction.DELAY:
+            await self.server.sleep(rule.seconds)
+            return False
+        if rule.action is FaultAction.CUT_LITERAL:
+            self.cut_literal = True
+            return False
+        if rule.action in (FaultAction.NO, FaultAction.BAD):
+            await self.send_line(f"{tag.decode()} {rule.action.name} {rule.text}")
+            return True
+        if rule.action is FaultAction.BYE:
+            await self.send_line(f"* BYE {rule.text}")
+        self.writer.close()
+        raise ConnectionClosed
+
+    # Selected mailbox and its updates
+
+    def select(self, name: str, readonly: bool) -> None:
+        """Make ``name`` the selected folder and take a snapshot of its messages."""
+        folder = self.store.folder(self.user or "", name)
+        self.selected = folder.name
+        self.readonly = readonly
+        self.view = list(folder.messages)
+        self.view_uids = [message.uid for message in self.view]
+        self.pending = [e for e in self.pending if e.folder != folder.name]
+        self.recent = (
+            set() if readonly else self.store.claim_recent(self.user or "", folder.name)
+        )
+        self.state = State.SELECTED
+
+    def unselect(self) -> None:
+        self.selected = None
+        self.view = []
+        self.view_uids = []
+        self.recent = set()
+        self.pending = []
+        self.state = State.AUTHENTICATED
+
+    def seq_of(self, uid: int) -> int | None:
+        index = bisect.bisect_left(self.view_uids, uid)
+        if index < len(self.view_uids) and self.view_uids[index] == uid:
+            return index + 1
+        return None
+
+    def _on_event(self, event: StoreEvent) -> None:
+        if self.user is None or event.user.casefold() != self.user.casefold():
+            return
+        if self.selected is None or event.folder != self.selected:
+            return
+        self.pending.append(event)
+        self.wake.set()
+
+    async def flush_updates(self, *, allow_expunge: bool = True) -> None:
+        """Send untagged EXISTS, RECENT, EXPUNGE and FETCH FLAGS for pending changes."""
+        if not self.pending or self.selected is None:
+            return
+        kept: list[StoreEvent] = []
+        exists_before = len(self.view)
+        for event in self.pending:
+            if event.kind is EventKind.EXPUNGED and not allow_expunge:
+                kept.append(event)
+            elif kept and event.kind is not EventKind.DELIVERED:
+                # Later changes wait behind a held EXPUNGE so the order holds.
+                kept.append(event)
+            else:
+                await self._apply_event(event)
+        self.pending = kept
+        self.wake.clear()
+        if len(self.view) > exists_before:
+            await self.send(b"* %d EXISTS\r\n" % len(self.view))
+            await self.send(b"* %d RECENT\r\n" % len(self.recent))
+        await self.flush()
+
+    async def _apply_event(self, event: StoreEvent) -> None:
+        if event.kind is EventKind.DELIVERED:
+            self._add_delivered(event)
+        elif event.kind is EventKind.EXPUNGED:
+            for uid in event.uids:
+                seq = self.seq_of(uid)
+                if seq is not None:
+                    del self.view[seq - 1]
+                    del self.view_uids[seq - 1]
+                    self.recent.discard(uid)
+                    await self.send(b"* %d EXPUNGE\r\n" % seq)
+        elif event.kind is EventKind.FLAGS and event.origin is not self:
+            for uid in event.uids:
+                seq = self.seq_of(uid)
+                if seq is not None:
+                    await self.send(self.flags_response(seq, self.view[seq - 1]))
+        elif event.kind is EventKind.UIDVALIDITY:
+            await self.send_line(
+                "* BYE [UIDVALIDITY] Mailbox UIDVALIDITY changed, reselect it."
+            )
+            raise ConnectionClosed
+        elif event.kind is EventKind.DELETED:
+            await self.send_line(
+                "* BYE Selected mailbox was deleted, closing connection."
+            )
+            raise ConnectionClosed
+        elif event.kind is EventKind.RENAMED and event.new_name:
+            self.selected = event.new_name
+
+    def _add_delivered(self, event: StoreEvent) -> None:
+        folder = self.store.folder(self.user or "", event.folder)
+        for uid in event.uids:
+            message = folder.find(uid)
+            if message is None or (self.view_uids and uid <= self.view_uids[-1]):
+                continue
+            self.view.append(message)
+            self.view_uids.append(uid)
+            if message.recent and not self.readonly:
+                message.recent = False
+                self.recent.add(uid)
+
+    def flags_of(self, message: Message) -> bytes:
+        flags = sorted(message.flags)
+        if message.uid in self.recent:
+            flags.append("\\Recent")
+        return ("(" + " ".join(flags) + ")").encode("utf-8")
+
+    def flags_response(self, seq: int, message: Message) -> bytes:
+        return b"* %d FETCH (UID %d FLAGS %s)\r\n" % (
+            seq,
+            message.uid,
+            self.flags_of(message),
+        )
+
+    # IDLE
+
+    async def idle(self, tag: bytes) -> None:
+        """Send updates as they happen until the client sends DONE."""
+        await self.send_line("+ idling")
+        await self.flush_updates()
+        line_task = asyncio.ensure_future(self.reader.readline())
+        try:
+            while True:
+                wake_task = asyncio.ensure_future(self.wake.wait())
+                done, _ = await asyncio.wait(
+                    {line_task, wake_task}, return_when=asyncio.FIRST_COMPLETED
+                )
+                wake_task.cancel()
+                if wake_task in done:
+                    await self.flush_updates()
+                if line_task in done:
+                    break
+            line = line_task.result()
+        finally:
+            if not line_task.done():
+                line_task.cancel()
+        if not line:
+            raise ConnectionClosed
+        self.record_client(line.rstrip(b"\r\n"))
+        await self.flush_updates()
+        if line.strip().upper() == b"DONE":
+            await self.send_line(tag + b" OK Idle completed.")
+        else:
+            await self.send_line(tag + b" BAD Expected DONE to end IDLE.")
+
+
+def normalize_flags(flags: list[str]) -> set[str]:
+    """Return ``flags`` with system flags in canonical case; reject \\Recent."""
+    result = set()
+    for flag in flags:
+        canonical = normalize_flag(flag)
+        if canonical.startswith("\\") and canonical not in (
+            "\\Seen",
+            "\\Answered",
+            "\\Flagged",
+            "\\Deleted",
+            "\\Draft",
+        ):
+            raise CommandError("BAD", f"Invalid system flag {flag}.")
+        result.add(canonical)
+    return result
+
+
+def _wrong_state(state: State, name: str) -> bytes:
+    if state is State.NOT_AUTHENTICATED:
+        return f" NO Command {name} needs authentication: log in first.".encode()
+    if state is State.AUTHENTICATED:
+        return (
+            f" BAD Command {name} needs a selected mailbox: SELECT one first.".encode()
+        )
+    return f" BAD Command {name} is not valid after authentication.".encode()
+
+
+def _summarize(data: bytes) -> list[bytes]:
+    """Split sent data into lines, replacing literal contents by their size."""
+    lines: list[bytes] = []
+    current = b""
+    position = 0
+    while position < len(data):
+        end = data.find(b"\r\n", position)
+        if end == -1:
+            end = len(data)
+        current += data[position:end]
+        position = end + 2
+        match = _LITERAL_IN_LINE.search(current)
+        if match:
+            size = int(match.group(1))
+            current += b" <%d bytes>" % size
+            position += size
+            continue
+        lines.append(current)
+        current = b""
+    if current:
+        lines.append(current)
+    return lines
