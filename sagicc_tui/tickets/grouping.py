@@ -36,7 +36,7 @@ class _Context:
     automatic: bool
     tag_prefix: str
     key: bytes | None
-    # Why a weak link was not taken, so the final reason can say so.
+    # Weak links that were found but not taken, added to the final reason.
     notes: list[str] = field(default_factory=list)
 
 
@@ -58,7 +58,7 @@ def assign(
     compared with a closed ticket's ``closed_at`` for the reopen window.
     ``message_id_key`` verifies our signed Message-IDs; without it no id is
     trusted as ours. ``own_addresses`` are our sending addresses (mail from
-    them is outbound). ``blocked`` holds addresses and domains (``example.com``
+    them is outbound). ``blocked`` contains addresses and domains (``example.com``
     or ``@example.com``); their mail is stored without a ticket.
     """
     mode = str(mode)
@@ -73,7 +73,7 @@ def assign(
 
     own = frozenset(address.lower() for address in own_addresses)
     context = _make_context(record, index, own, tag_prefix, message_id_key)
-    early = _duplicate_or_own_copy(context) or _blocked_or_loop(context, blocked, own)
+    early = _duplicate_or_own_copy(context) or _blocked_or_loop(context, blocked)
     if early is not None:
         return early
 
@@ -95,7 +95,8 @@ def _make_context(
     key: bytes | None,
 ) -> _Context:
     sender = record.from_addr.key if record.from_addr else ""
-    outbound = bool(sender) and sender in own
+    signed = key is not None and verify_message_id(record.message_id, key) is not None
+    outbound = signed or (bool(sender) and sender in own)
     customer = _first_recipient(record, own) if outbound else sender
     return _Context(
         record=record,
@@ -138,7 +139,6 @@ def _duplicate_or_own_copy(context: _Context) -> Assignment | None:
         return None
 
     # Our own message (a Cc or Sent-folder copy) never changes the status.
-    context.outbound = True
     return _assignment(
         context,
         Action.JOINED,
@@ -150,9 +150,7 @@ def _duplicate_or_own_copy(context: _Context) -> Assignment | None:
     )
 
 
-def _blocked_or_loop(
-    context: _Context, blocked: Collection[str], own: frozenset[str]
-) -> Assignment | None:
+def _blocked_or_loop(context: _Context, blocked: Collection[str]) -> Assignment | None:
     rule = _blocking_rule(context.sender, blocked)
     if rule is not None:
         reason = f"sender {context.sender} is blocked by '{rule}'"
@@ -201,8 +199,8 @@ def _find_match(context: _Context, mode: str) -> _Match | None:
     if mode == "thread":
         return _most_recent(_strong_matches(context)) or _weak_match(context)
 
-    # Automatic mail joins the ticket it answers before the sender rules run,
-    # because a bounce comes from a mailer daemon, not from the customer.
+    # Automatic mail joins the ticket of the message it replies to before the
+    # sender rules run, because a bounce comes from a mailer daemon.
     if context.automatic:
         answered = _most_recent(_answered_matches(context))
         if answered is not None:
@@ -301,8 +299,8 @@ def _thread_index_matches(context: _Context) -> list[_Match]:
         tickets = context.index.tickets_with_thread_root(parsed.root)
         what = f"Thread-Index extends conversation {parsed.guid.hex()}"
     elif context.sender:
-        # An identical bare root from someone else is not a reply: some
-        # gateways stamp one root on unrelated mail.
+        # A reply always adds a child block, so a bare root is a link only
+        # when its sender already used it: the same sender resending.
         tickets = context.index.tickets_with_thread_root(parsed.root, context.sender)
         what = (
             f"Thread-Index root {parsed.guid.hex()} was sent before by {context.sender}"

@@ -76,7 +76,7 @@ class TicketRef:
 
 @dataclass(frozen=True, slots=True)
 class Assignment:
-    """Where one message goes, and why.
+    """Grouping's decision for one message, with the reason.
 
     ``ticket_id`` is set for ``joined`` and ``reopened``. For ``duplicate`` it
     is the ticket of the stored copy, or None when that copy has no ticket.
@@ -102,7 +102,7 @@ class Assignment:
 
 @runtime_checkable
 class TicketIndex(Protocol):
-    """Read-only lookups over the tickets and messages of ONE channel.
+    """Read-only lookups over the tickets and messages of one channel.
 
     Message-IDs are passed without angle brackets, exactly as in
     ``MessageRecord``; implementations compare them as given (no case

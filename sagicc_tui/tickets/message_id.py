@@ -15,7 +15,7 @@ _SIGNED_ID = re.compile(
     r"\.(?P<mac>[a-z2-7]{26})@(?P<domain>[^@\s<>]+)",
     re.IGNORECASE,
 )
-# 128 bits of HMAC-SHA256 is plenty to stop forgery and keeps ids short.
+# HMAC-SHA256 truncated to 128 bits: too long to guess, short enough for an id.
 _MAC_BYTES = 16
 _MIN_KEY_BYTES = 16
 

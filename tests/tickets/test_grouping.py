@@ -569,3 +569,14 @@ def test_signed_id_key_constant_matches_fixtures() -> None:
     signed = "sagicc.1.d2reply.gkqlrutxusdtqyosn5fozuqy3q@help.example.com"
 
     assert verify_message_id(signed, FIXTURE_KEY) == 1
+
+
+def test_signed_copy_without_ticket() -> None:
+    records = [("copy", load("own_copy", "02-cc-copy-of-our-reply"))]
+    grouped = group_records(records, "thread", own_addresses=frozenset())
+    copy = grouped.assignments["copy"]
+
+    # No ticket #1 exists yet, so the copy opens one, still as our message.
+    assert copy.action == Action.OPENED
+    assert copy.outbound
+    assert copy.customer == "mike@customer.example"
