@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import aiosmtplib
 
+from sagicc_tui.engine.tls import client_context, describe_tls_error
+
 log = logging.getLogger(__name__)
 
 TokenProvider = Callable[[], Awaitable[str]]
@@ -50,24 +52,13 @@ class SendError(Exception):
         self.permanent = permanent
 
 
-def tls_context(validate: bool, ca_file: str | None = None) -> ssl.SSLContext:
-    """Return a client TLS context: system trust and host names, or no checks."""
-    context = ssl.create_default_context()
-    if ca_file:
-        context.load_verify_locations(cafile=ca_file)
-    if not validate:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
-
-
 def _client(endpoint: SmtpEndpoint) -> aiosmtplib.SMTP:
     if endpoint.encryption not in {"ssl", "starttls", "none"}:
         raise SendError(
             f"encryption {endpoint.encryption!r} is unknown; use ssl, starttls or none",
             permanent=True,
         )
-    context = tls_context(endpoint.validate_certificates, endpoint.ca_file)
+    context = client_context(endpoint.validate_certificates, endpoint.ca_file)
     # aiosmtplib's start_tls=None upgrades only when the server offers
     # STARTTLS and otherwise carries on in clear, so it is always set here.
     return aiosmtplib.SMTP(
@@ -135,15 +126,12 @@ def describe_failure(endpoint: SmtpEndpoint, error: Exception) -> SendError:
         return SendError(
             f"{where} replied {error.code} {error.message}", permanent=permanent
         )
-    if isinstance(error, ssl.SSLCertVerificationError):
-        return SendError(
-            f"the certificate of {where} is invalid ({error.verify_message}); "
-            "fix the server's certificate, or turn off certificate validation "
-            "for this channel only if you trust the server"
-        )
+    if isinstance(error, ssl.SSLError):
+        described = describe_tls_error(error, host=endpoint.host, port=endpoint.port)
+        return SendError(str(described), permanent=not described.retryable)
     if isinstance(error, aiosmtplib.SMTPConnectTimeoutError | TimeoutError):
         return SendError(f"connecting to {where} timed out; check host and port")
-    if isinstance(error, aiosmtplib.SMTPException | OSError | ssl.SSLError):
+    if isinstance(error, aiosmtplib.SMTPException | OSError):
         cause = error.__cause__ or error
         return SendError(f"sending through {where} failed: {cause}")
     raise error

@@ -169,7 +169,7 @@ async def test_untrusted_certificate_rejected(ca) -> None:
                 ["a@b.test"],
                 MESSAGE,
             )
-        assert "validation" in str(caught.value)
+        assert "trust" in str(caught.value)
         assert running.recorder.messages == []
     finally:
         controller.stop()
