@@ -35,6 +35,10 @@ class Clock(Protocol):
         """Return the Unix time matching ``now()``, for dates in messages."""
         ...
 
+    def reset(self) -> None:
+        """Go back to scenario second 0."""
+        ...
+
 
 class RealClock:
     """Scenario time that runs ``speed`` times faster than the monotonic clock."""
@@ -58,6 +62,10 @@ class RealClock:
     def wall_time(self) -> float:
         return self.epoch + self.now()
 
+    def reset(self) -> None:
+        self.epoch += self.now()
+        self._started = time.monotonic()
+
 
 class SteppedClock:
     """Scenario time that only moves when a test calls ``advance``.
@@ -70,6 +78,7 @@ class SteppedClock:
         # The default epoch is 2026-01-01T00:00:00Z, so stepped runs write the
         # same dates into messages every time.
         self.epoch = epoch
+        self._start = start
         self._now = start
         self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
@@ -79,6 +88,13 @@ class SteppedClock:
 
     def wall_time(self) -> float:
         return self.epoch + self._now
+
+    def reset(self) -> None:
+        """Go back to the start time; sleepers still waiting are cancelled."""
+        for _, _, future in self._sleepers:
+            future.cancel()
+        self._sleepers.clear()
+        self._now = self._start
 
     @property
     def pending(self) -> int:

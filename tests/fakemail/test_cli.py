@@ -1,0 +1,151 @@
+"""``fakemail serve`` and ``fakemail outbox`` as subprocesses, with real clients."""
+
+from __future__ import annotations
+
+import imaplib
+import json
+import os
+import signal
+import smtplib
+import ssl
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fakemail.conftest import SCENARIOS
+
+FAKEMAIL = [sys.executable, "-m", "fakemail.cli"]
+PASSWORD = "basic-support-password"
+
+
+def _environment() -> dict[str, str]:
+    environment = dict(os.environ)
+    environment.pop("FAKEMAIL_STATE", None)
+    return environment
+
+
+@pytest.fixture
+def served(tmp_path: Path):
+    state = tmp_path / "state"
+    process = subprocess.Popen(
+        [
+            *FAKEMAIL,
+            "serve",
+            str(SCENARIOS / "basic"),
+            "--json",
+            "--state-dir",
+            str(state),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_environment(),
+    )
+    try:
+        line = process.stdout.readline()
+        assert line, process.stderr.read()
+        yield process, json.loads(line), state
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def _outbox(state: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*FAKEMAIL, "outbox", "--state-dir", str(state), *arguments],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=_environment(),
+    )
+
+
+def test_serve_json_clients_and_clean_exit(served) -> None:
+    process, info, state = served
+    ports = {listener["name"]: listener["port"] for listener in info["listeners"]}
+    assert info["host"] == "127.0.0.1"
+    assert info["accounts"][0]["username"] == "support@example.test"
+    context = ssl.create_default_context(cafile=info["ca_path"])
+
+    imap = imaplib.IMAP4_SSL("127.0.0.1", ports["imap"], ssl_context=context, timeout=5)
+    imap.login("support@example.test", PASSWORD)
+    status, data = imap.select("INBOX", readonly=True)
+    assert status == "OK"
+    assert int(data[0]) >= 8
+    imap.logout()
+
+    with smtplib.SMTP_SSL(
+        "127.0.0.1", ports["smtp"], context=context, timeout=5
+    ) as smtp:
+        smtp.login("support@example.test", PASSWORD)
+        smtp.sendmail(
+            "support@example.test",
+            ["erin@customer.example"],
+            b"Subject: Re: Refund\r\nMessage-ID: <cli-1@example.test>\r\n\r\nSent.\r\n",
+        )
+
+    listed = _outbox(state, "--json")
+    assert listed.returncode == 0, listed.stderr
+    [summary] = json.loads(listed.stdout)
+    assert summary["rcpt_tos"] == ["erin@customer.example"]
+    assert summary["subject"] == "Re: Refund"
+    assert summary["authenticated_user"] == "support@example.test"
+
+    shown = _outbox(state, summary["id"])
+    assert shown.returncode == 0
+    assert "Message-ID: <cli-1@example.test>" in shown.stdout
+
+    plain = _outbox(state)
+    assert (
+        f"{summary['id']}  support@example.test -> erin@customer.example"
+        in plain.stdout
+    )
+
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=15) == 0
+
+    transcript = Path(info["transcript"]).read_text()
+    assert "LOGIN" in transcript
+    assert "AUTH PLAIN" in transcript
+    assert PASSWORD not in transcript
+
+
+def test_serve_stops_on_sigterm(served) -> None:
+    process, _, _ = served
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=15) == 0
+
+
+def test_serve_rejects_invalid_scenario(tmp_path: Path) -> None:
+    (tmp_path / "scenario.toml").write_text("[[accounts]]\nusername = 1\n")
+    result = subprocess.run(
+        [*FAKEMAIL, "serve", str(tmp_path), "--state-dir", str(tmp_path / "state")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=_environment(),
+    )
+    assert result.returncode == 2
+    assert "key 'username'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_outbox_needs_state_dir() -> None:
+    result = subprocess.run(
+        [*FAKEMAIL, "outbox"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=_environment(),
+    )
+    assert result.returncode == 2
+    assert "--state-dir" in result.stderr
+
+
+def test_outbox_unknown_id(tmp_path: Path) -> None:
+    result = _outbox(tmp_path, "000042")
+    assert result.returncode == 1
+    assert "no outbox message '000042'" in result.stderr

@@ -1,0 +1,133 @@
+"""FakeMail end to end: the basic scenario on a stepped clock with real clients."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import imaplib
+import smtplib
+from email.message import EmailMessage
+
+from fakemail.clock import SteppedClock
+from fakemail.server import FakeMail
+from tests.fakemail.conftest import SCENARIOS
+
+BASIC = SCENARIOS / "basic"
+
+
+def _imap(server: FakeMail, channel: str = "Support") -> imaplib.IMAP4_SSL:
+    endpoint = server.endpoint(channel)
+    client = imaplib.IMAP4_SSL(
+        endpoint.host,
+        endpoint.port,
+        ssl_context=server.tls.client_context(),
+        timeout=5,
+    )
+    client.login(endpoint.username, str(endpoint.secret))
+    return client
+
+
+def _inbox_count(server: FakeMail) -> int:
+    client = _imap(server)
+    try:
+        status, data = client.select("INBOX", readonly=True)
+        assert status == "OK"
+        return int(data[0])
+    finally:
+        client.logout()
+
+
+def _send_reply(server: FakeMail, message_id: str) -> None:
+    endpoint = server.endpoint("Support SMTP")
+    reply = EmailMessage()
+    reply["From"] = "Example Support <support@example.test>"
+    reply["To"] = "Erin Walsh <erin@customer.example>"
+    reply["Subject"] = "Re: Refund for order 2211 [#9]"
+    reply["Message-ID"] = "<reply-1@example.test>"
+    reply["In-Reply-To"] = message_id
+    reply["References"] = message_id
+    reply.set_content("Hello Erin, the refund was sent today.")
+    with smtplib.SMTP_SSL(
+        endpoint.host,
+        endpoint.port,
+        context=server.tls.client_context(),
+        timeout=5,
+    ) as client:
+        client.login(endpoint.username, str(endpoint.secret))
+        client.send_message(reply)
+
+
+async def test_basic_scenario_runs_on_stepped_clock(fakemail_server) -> None:
+    clock = SteppedClock()
+    server = await fakemail_server(BASIC, clock=clock)
+
+    assert await asyncio.to_thread(_inbox_count, server) == 8
+
+    await clock.advance(5)
+    assert await asyncio.to_thread(_inbox_count, server) == 9
+    assert [step.event.action for step in server.timeline.fired] == ["deliver"]
+    assert server.timeline.fired[0].at == 5.0
+
+    await clock.advance(5)
+    request = await server.next_operator_reply(timeout=1)
+    assert request.name == "reply-erin"
+    assert request.message == "09-erin-refund"
+    assert request.message_id == "<CAE+refund2211@customer.example>"
+    assert request.at == 10.0
+    assert "refund for order 2211" in request.body
+
+    await asyncio.to_thread(_send_reply, server, str(request.message_id))
+    await asyncio.sleep(0)
+    assert len(server.outbox) == 1
+
+    await clock.advance(19)
+    assert server.responders.answers == []
+    await clock.advance(1)
+    [answer] = server.responders.answers
+    assert answer.name == "erin-answer"
+    assert answer.scenario_time == 30.0
+
+    stored = server.messages.get("erin-answer")
+    parsed = email.message_from_bytes(stored.message.raw, policy=email.policy.default)
+    assert parsed["Subject"] == "Re: Refund for order 2211 [#9]"
+    assert parsed["In-Reply-To"] == "<reply-1@example.test>"
+    assert parsed["References"] == (
+        "<CAE+refund2211@customer.example> <reply-1@example.test>"
+    )
+    assert parsed["From"] == "Erin Walsh <erin@customer.example>"
+    assert parsed["To"] == "Example Support <support@example.test>"
+    assert "money arrived" in parsed.get_content()
+    assert await asyncio.to_thread(_inbox_count, server) == 10
+
+
+async def test_reset_restores_first_second(fakemail_server) -> None:
+    clock = SteppedClock()
+    server = await fakemail_server(BASIC, clock=clock)
+    port = server.ports["imap"]
+    await clock.advance(10)
+    assert await asyncio.to_thread(_inbox_count, server) == 9
+
+    await server.reset()
+
+    assert server.ports["imap"] == port
+    assert await asyncio.to_thread(_inbox_count, server) == 8
+    assert server.timeline.fired == []
+    assert server.operator_replies == []
+    assert len(server.outbox) == 0
+
+
+async def test_endpoint_and_info(fakemail_server) -> None:
+    server = await fakemail_server(BASIC, clock=SteppedClock())
+    endpoint = server.endpoint("Support")
+    assert endpoint.host == "127.0.0.1"
+    assert endpoint.port == server.ports["imap"]
+    assert endpoint.encryption == "ssl"
+    assert endpoint.secret == "basic-support-password"
+    assert endpoint.ca_path.is_file()
+
+    info = server.info()
+    assert [listener["name"] for listener in info["listeners"]] == ["imap", "smtp"]
+    assert all(listener["port"] for listener in info["listeners"])
+    assert info["accounts"][0]["username"] == "support@example.test"
+    assert info["ca_path"] == str(server.ca_path)
