@@ -190,6 +190,10 @@ class MemoryTicketIndex:
         self._tickets: dict[int, _MemoryTicket] = {}
         self._messages: dict[str, _MemoryMessage] = {}
         self._named_by: dict[str, list[str]] = {}
+        # Secondary indexes, so each lookup costs about the same at any size.
+        self._by_customer: dict[str, set[int]] = {}
+        self._by_subject: dict[str, set[int]] = {}
+        self._by_root: dict[bytes, list[str]] = {}
 
     # Lookups of the TicketIndex protocol.
 
@@ -212,34 +216,30 @@ class MemoryTicketIndex:
     def tickets_with_thread_root(
         self, root: bytes, sender: str | None = None
     ) -> list[TicketRef]:
+        messages = [self._messages[key] for key in self._by_root.get(root, [])]
         ticket_ids = {
             message.ticket_id
-            for message in self._messages.values()
-            if message.thread_root == root
-            and (sender is None or message.sender == sender)
+            for message in messages
+            if sender is None or message.sender == sender
         }
         return self._refs(ticket_ids)
 
     def latest_customer_ticket(
         self, customer: str, subject_key: str | None = None
     ) -> TicketRef | None:
+        candidates = self._by_customer.get(customer, set())
         matches = [
-            ticket.ref
-            for ticket in self._tickets.values()
-            if ticket.ref.customer == customer
-            and (subject_key is None or ticket.ref.subject_key == subject_key)
+            self._tickets[ticket_id].ref
+            for ticket_id in candidates
+            if subject_key is None
+            or self._tickets[ticket_id].ref.subject_key == subject_key
         ]
         if not matches:
             return None
         return max(matches, key=lambda ref: (ref.is_open, ref.last_activity, ref.id))
 
     def tickets_with_subject(self, subject_key: str) -> list[TicketRef]:
-        ticket_ids = {
-            ticket_id
-            for ticket_id, ticket in self._tickets.items()
-            if ticket.ref.subject_key == subject_key
-        }
-        return self._refs(ticket_ids)
+        return self._refs(self._by_subject.get(subject_key, set()))
 
     def ticket_by_number(self, number: int) -> TicketRef | None:
         ticket = self._tickets.get(number)
@@ -315,6 +315,8 @@ class MemoryTicketIndex:
         )
         ticket = _MemoryTicket(ref=ref, linked_ticket_id=assignment.linked_ticket_id)
         self._tickets[number] = ticket
+        self._by_customer.setdefault(ref.customer, set()).add(number)
+        self._by_subject.setdefault(ref.subject_key, set()).add(number)
         return ticket
 
     def _remember_message(
@@ -325,14 +327,18 @@ class MemoryTicketIndex:
     ) -> None:
         named = tuple(dict.fromkeys((*record.in_reply_to, *record.references)))
         root = record.thread_index[:THREAD_ROOT_SIZE] if record.thread_index else None
+        if root is not None and len(root) < THREAD_ROOT_SIZE:
+            root = None
         sender = record.from_addr.key if record.from_addr else ""
         self._messages[record.message_id] = _MemoryMessage(
             ticket_id=ticket.ref.id if ticket else None,
             sender=sender,
             named_ids=named,
-            thread_root=root if root and len(root) == THREAD_ROOT_SIZE else None,
+            thread_root=root,
             outbound=assignment.outbound,
         )
+        if root is not None:
+            self._by_root.setdefault(root, []).append(record.message_id)
         for named_id in named:
             self._named_by.setdefault(named_id, []).append(record.message_id)
 
