@@ -2,6 +2,7 @@
 
 from sagicc_tui.settings.config_file import (
     ConfigError,
+    channel_to_dict,
     config_from_data,
     default_config_path,
     dump_config,
@@ -93,6 +94,7 @@ __all__ = [
     "SettingsError",
     "build_channel",
     "channel_class",
+    "channel_to_dict",
     "config_from_data",
     "default_config_path",
     "dump_config",

@@ -251,15 +251,22 @@ def _channels_aot(channels: tuple[Channel, ...]) -> AoT:
 
 def _channel_table(channel: Channel) -> Table:
     table = tomlkit.table()
-    for name in FIELD_PARSERS[type(channel)]:
-        value = _to_toml(getattr(channel, name))
+    for name, value in channel_to_dict(channel).items():
         if isinstance(value, str) and "\n" in value:
             value = tomlkit.string(value, multiline=True)
         table[name] = value
     return table
 
 
-def _to_toml(value: Any) -> Any:
+def channel_to_dict(channel: Channel) -> dict[str, Any]:
+    """Return a channel's settings as plain TOML/JSON values, in file order."""
+    return {
+        name: _plain_value(getattr(channel, name))
+        for name in FIELD_PARSERS[type(channel)]
+    }
+
+
+def _plain_value(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, ImportExisting):

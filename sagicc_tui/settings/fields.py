@@ -9,6 +9,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sagicc_tui.settings.models import MEBIBYTE, ImportExisting, ImportMode
@@ -70,7 +71,7 @@ def _line(raw: Any, *, max_length: int, what: str) -> str:
     char = find_forbidden_char(text)
     if char is not None:
         raise FieldProblem(
-            f"contains the control character {char!r}",
+            f"contains the control or line-separator character {char!r}",
             f"remove line breaks and control characters from the {what}",
         )
     if len(text) > max_length:
@@ -194,6 +195,24 @@ def enum_parser(enum_cls: type[E]) -> Callable[[Any], E]:
         raise FieldProblem("is not one of the allowed values", f"use one of {allowed}")
 
     return parse
+
+
+def parse_ca_file(raw: Any) -> str:
+    """Parse the path of a PEM CA file; it must exist. Empty means none."""
+    if raw is None or raw == "":
+        return ""
+    text = _line(raw, max_length=4096, what="CA file path").strip()
+    path = Path(text).expanduser()
+    if not path.is_absolute():
+        raise FieldProblem(
+            "is not an absolute path", "enter the full path, e.g. /etc/ssl/our-ca.pem"
+        )
+    if not path.is_file():
+        raise FieldProblem(
+            "is not an existing file",
+            "enter the path of the PEM file with the CA certificate, or leave it empty",
+        )
+    return str(path)
 
 
 def parse_username(raw: Any) -> str:
@@ -385,7 +404,7 @@ def parse_signature(raw: Any) -> str:
     char = find_forbidden_char(text, _BODY_ALLOWED)
     if char is not None:
         raise FieldProblem(
-            f"contains the control character {char!r}",
+            f"contains the control or line-separator character {char!r}",
             "remove control characters; only line breaks and tabs are allowed",
         )
     if len(text) > 10_000:

@@ -211,6 +211,9 @@ class IncomingChannel:
     port: int = 993
     encryption: Encryption = Encryption.SSL
     validate_certificates: bool = True
+    # PEM file of extra CAs to trust besides the system's (a private CA of a
+    # self-hosted server); empty trusts the system store only.
+    ca_file: str = ""
     username: str = ""
     auth: AuthMethod = AuthMethod.PASSWORD
     oauth_client_id: str = ""
@@ -255,6 +258,9 @@ class OutgoingChannel:
     port: int = 465
     encryption: Encryption = Encryption.SSL
     validate_certificates: bool = True
+    # PEM file of extra CAs to trust besides the system's (a private CA of a
+    # self-hosted server); empty trusts the system store only.
+    ca_file: str = ""
     # Empty with password auth: the server takes mail without AUTH (a relay).
     username: str = ""
     auth: AuthMethod = AuthMethod.PASSWORD

@@ -28,6 +28,7 @@ _COMMON: dict[str, f.Parser] = {
     "port": f.parse_port,
     "encryption": f.enum_parser(Encryption),
     "validate_certificates": f.parse_bool,
+    "ca_file": f.parse_ca_file,
     "username": f.parse_username,
     "auth": f.enum_parser(AuthMethod),
     "oauth_client_id": f.parse_client_id,
