@@ -86,8 +86,12 @@ class AuthenticationFailed(ChannelError):
     retryable = False
 
 
-class TokenRejected(AuthenticationFailed):
-    """The server rejected the OAuth access token: the channel needs sign-in.
+class SignInNeeded(AuthenticationFailed):
+    """The channel has no usable OAuth token: an administrator must sign in."""
+
+
+class TokenRejected(SignInNeeded):
+    """The server rejected the OAuth access token.
 
     ``details`` is the decoded JSON of the server's XOAUTH2 error challenge
     (Google sends ``status``, ``schemes`` and ``scope``), or an empty dict.

@@ -335,6 +335,7 @@ class ImapClient(ImapAuthMixin):
             )
 
         protocol.state = SELECTED
+        protocol.uidvalidity_changed = False
         try:
             status = parse_select(response.lines)
         except ValueError as error:
@@ -418,7 +419,7 @@ class ImapClient(ImapAuthMixin):
             raise self._failure("IDLE", response)
         self._idle_task.cancel()
         self._idle_task = None
-        raise self._dropped("IDLE", timed_out=protocol.lost not in done)
+        raise self.connection_error("IDLE", timed_out=protocol.lost not in done)
 
     async def idle_done(self) -> None:
         """Send DONE and wait for IDLE's tagged response."""
@@ -505,7 +506,7 @@ class ImapClient(ImapAuthMixin):
                 return task.result()
             except CommandTimeout as error:
                 self.abort()
-                raise self._dropped(what, timed_out=True) from error
+                raise self.connection_error(what, timed_out=True) from error
             except AioImapException as error:
                 self.abort()
                 raise CommandFailed(
@@ -515,9 +516,10 @@ class ImapClient(ImapAuthMixin):
                 ) from error
         task.cancel()
         self.abort()
-        raise self._dropped(what, timed_out=protocol.lost not in done)
+        raise self.connection_error(what, timed_out=protocol.lost not in done)
 
-    def _dropped(self, what: str, *, timed_out: bool) -> ConnectionDropped:
+    def connection_error(self, what: str, *, timed_out: bool) -> ConnectionDropped:
+        """Build the error for a connection that closed or went silent."""
         if timed_out:
             message = f"no answer to {what} within {self.endpoint.timeout:g} s"
         else:

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 _EXISTS = re.compile(rb"^(\d+) EXISTS\b", re.IGNORECASE)
 _EXPUNGE = re.compile(rb"^\d+ EXPUNGE\b", re.IGNORECASE)
 _BYE = re.compile(rb"^BYE\b ?(.*)$", re.IGNORECASE)
+_UIDVALIDITY = re.compile(rb"^OK \[UIDVALIDITY (\d+)\]", re.IGNORECASE)
 
 
 class EngineProtocol(IMAP4ClientProtocol):
@@ -45,6 +46,7 @@ class EngineProtocol(IMAP4ClientProtocol):
         self.mailbox_changed = asyncio.Event()
         self.last_exists: int | None = None
         self.bye_text: str | None = None
+        self.uidvalidity_changed = False
         self.lost: asyncio.Future[Exception | None] = loop.create_future()
         self.greeting_error: Exception | None = None
         self.greeting_failed = asyncio.Event()
@@ -76,7 +78,16 @@ class EngineProtocol(IMAP4ClientProtocol):
             self.mailbox_changed.set()
         elif match := _BYE.match(body):
             self.bye_text = match.group(1).decode("utf-8", "replace")
+        elif _UIDVALIDITY.match(body) and not self._selecting():
+            # A new UIDVALIDITY outside SELECT: every UID the engine knows
+            # for this folder is void, so the folder must be selected again.
+            self.uidvalidity_changed = True
+            self.mailbox_changed.set()
         return super()._untagged_response(line)
+
+    def _selecting(self) -> bool:
+        pending = self.pending_sync_command
+        return pending is not None and pending.name in {"SELECT", "EXAMINE"}
 
     def _continuation(self, line: bytes) -> None:
         pending = self.pending_sync_command

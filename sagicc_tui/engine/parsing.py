@@ -1,0 +1,74 @@
+"""Header parsing of fetched batches, in worker processes when the batch is large."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import Executor
+from datetime import datetime
+
+from sagicc_tui.mail.parse import parse_message
+from sagicc_tui.mail.record import MessageRecord
+from sagicc_tui.store import IngestItem
+
+# Below this many messages a batch is parsed in the store's thread: sending
+# the bytes to another process costs more than it saves.
+PROCESS_MIN_BATCH = 40
+
+# (raw, channel encoding, arrival, max size, full size when raw is a header)
+ParseJob = tuple[bytes, str, datetime | None, int | None, int | None]
+
+
+def parse_jobs(jobs: list[ParseJob]) -> list[MessageRecord]:
+    """Parse headers of each job; a plain function so a process pool can run it.
+
+    The records come back without ``raw`` to halve what crosses the process
+    boundary; the caller puts the bytes back.
+    """
+    records = []
+    for raw, encoding, arrival, max_size, size in jobs:
+        record = parse_message(
+            raw,
+            encoding=encoding,
+            arrival=arrival,
+            max_size=max_size,
+            with_body=False,
+            size=size,
+        )
+        record.raw = b""
+        records.append(record)
+    return records
+
+
+async def attach_records(
+    items: list[IngestItem],
+    header_only: set[int],
+    *,
+    encoding: str,
+    max_size: int | None,
+    sizes: dict[int, int],
+    executor: Executor | None,
+) -> None:
+    """Parse items in ``executor`` (or here for header-only ones) and set ``record``.
+
+    Header-only items (over the size limit) are always parsed here, because
+    ingest would not know the full size and would miss the oversize flag.
+    """
+    jobs: list[tuple[IngestItem, ParseJob]] = []
+    for item in items:
+        oversize = item.uid in header_only
+        if not oversize and (executor is None or len(items) < PROCESS_MIN_BATCH):
+            continue
+        size = sizes.get(item.uid or -1) if oversize else None
+        jobs.append((item, (item.raw, encoding, item.internaldate, max_size, size)))
+    if not jobs:
+        return
+
+    payload = [job for _, job in jobs]
+    if executor is not None and len(jobs) >= PROCESS_MIN_BATCH:
+        loop = asyncio.get_running_loop()
+        records = await loop.run_in_executor(executor, parse_jobs, payload)
+    else:
+        records = parse_jobs(payload)
+    for (item, _), record in zip(jobs, records, strict=True):
+        record.raw = item.raw
+        item.record = record

@@ -1,0 +1,220 @@
+"""The engine: every incoming channel of a store, run by one process at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import random
+from concurrent.futures import Executor, ProcessPoolExecutor
+
+from sagicc_tui.engine.clock import Clock, SystemClock
+from sagicc_tui.engine.errors import ChannelError
+from sagicc_tui.engine.folder_sync import PassResult
+from sagicc_tui.engine.sync import ChannelSync
+from sagicc_tui.engine.tokens import StoredTokenProvider, TokenProvider
+from sagicc_tui.settings import Config, SecretStore
+from sagicc_tui.settings.models import IncomingChannel
+from sagicc_tui.store import EngineLock, TicketStore, acquire_engine_lock
+from sagicc_tui.store.bodies import index_pending_bodies
+from sagicc_tui.store.ingest import IngestParams
+from sagicc_tui.store.lock import engine_lock_path
+
+log = logging.getLogger(__name__)
+
+# Parsing processes for large first syncs and the body pass. Two already
+# keep the event loop free; more mostly compete with SQLite for the cores.
+MAX_PARSE_WORKERS = 2
+
+# Messages per body-pass transaction.
+BODY_BATCH = 500
+
+
+class EngineLocked(RuntimeError):
+    """Another process already runs the engine on this store."""
+
+
+class Engine:
+    """Runs every incoming channel of ``config`` against ``store``.
+
+    Exactly one engine runs per store: ``run`` and ``sync_once`` take the
+    store's engine lock and raise EngineLocked when another process has it,
+    so a console that gets EngineLocked only attaches to the store.
+    ``parse_workers`` sets the processes that parse large batches (0: parse
+    in this process). ``ca_file`` adds a trusted CA for every channel, for
+    self-hosted servers and tests.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        store: TicketStore,
+        secrets: SecretStore,
+        *,
+        clock: Clock | None = None,
+        tokens: TokenProvider | None = None,
+        ca_file: str | None = None,
+        message_id_key: bytes | None = None,
+        parse_workers: int | None = None,
+        rng: random.Random | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.secrets = secrets
+        self.clock = clock or SystemClock()
+        self.tokens = tokens or StoredTokenProvider(secrets)
+        self.ca_file = ca_file
+        self.message_id_key = message_id_key
+        self.rng = rng or random.Random()
+        self.timeout = timeout
+        if parse_workers is None:
+            parse_workers = min(MAX_PARSE_WORKERS, os.cpu_count() or 1)
+        self.parse_workers = parse_workers
+        self.channels: dict[str, ChannelSync] = {}
+        self._executor: Executor | None = None
+        self._lock: EngineLock | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopped = asyncio.Event()
+
+    # Lifecycle ----------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Sync every incoming channel until ``stop`` is called."""
+        self._start()
+        try:
+            for channel in self.channels.values():
+                self._tasks.append(
+                    asyncio.create_task(channel.run(), name=channel.name)
+                )
+            self._tasks.append(asyncio.create_task(self._index_bodies(), name="bodies"))
+            log.info("engine started with %d channel(s)", len(self.channels))
+            await self._stopped.wait()
+        finally:
+            await self._shutdown()
+
+    async def stop(self) -> None:
+        """Ask every channel to log out, then end ``run``."""
+        for channel in self.channels.values():
+            channel.stop()
+        self._stopped.set()
+
+    async def sync_once(self) -> dict[str, PassResult | ChannelError]:
+        """Run one pass per channel; return each channel's result or error."""
+        self._start()
+        results: dict[str, PassResult | ChannelError] = {}
+        try:
+            for name, channel in self.channels.items():
+                try:
+                    results[name] = await channel.sync_once()
+                except ChannelError as error:
+                    results[name] = error
+            await self._index_all_bodies()
+        finally:
+            await self._shutdown()
+        return results
+
+    def wake(self, name: str) -> None:
+        """Retry a backing-off or failed channel now."""
+        self.channels[name].wake()
+
+    # Internals ----------------------------------------------------------------
+
+    def _start(self) -> None:
+        self._lock = acquire_engine_lock(store_file=self.store.path)
+        if self._lock is None:
+            path = engine_lock_path(self.store.path)
+            holder = _lock_holder(path)
+            raise EngineLocked(
+                f"another engine (PID {holder}) already syncs the store "
+                f"{self.store.path}; this process only reads it"
+            )
+        if self.parse_workers > 0:
+            # forkserver: workers never inherit the threads and locks of a
+            # process that already runs SQLite and asyncio.
+            self._executor = ProcessPoolExecutor(
+                max_workers=self.parse_workers,
+                mp_context=multiprocessing.get_context("forkserver"),
+            )
+        self.channels = {
+            channel.name: self._channel_sync(channel)
+            for channel in self.config.incoming
+        }
+
+    def _channel_sync(self, channel: IncomingChannel) -> ChannelSync:
+        own = [o.sender_address for o in self.config.outgoing if o.sender_address]
+        params = IngestParams.from_channel(
+            channel,
+            tag_prefix=self.config.ticket_tag_prefix,
+            message_id_key=self.message_id_key,
+            own_addresses=own,
+        )
+        extra = {"timeout": self.timeout} if self.timeout is not None else {}
+        return ChannelSync(
+            channel,
+            self.store,
+            self.secrets,
+            params,
+            tokens=self.tokens,
+            clock=self.clock,
+            ca_file=self.ca_file,
+            executor=self._executor,
+            rng=self.rng,
+            **extra,
+        )
+
+    async def _shutdown(self) -> None:
+        tasks, self._tasks = self._tasks, []
+        if tasks:
+            try:
+                await asyncio.wait_for(
+                    asyncio.gather(*tasks, return_exceptions=True), 10
+                )
+            except TimeoutError:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+        log.info("engine stopped")
+
+    async def _index_bodies(self) -> None:
+        """Run the body pass whenever a channel stored new mail."""
+        while not self._stopped.is_set():
+            waits = [
+                asyncio.ensure_future(channel.stored_event.wait())
+                for channel in self.channels.values()
+            ]
+            waits.append(asyncio.ensure_future(self._stopped.wait()))
+            try:
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for wait in waits:
+                    wait.cancel()
+            for channel in self.channels.values():
+                channel.stored_event.clear()
+            if not self._stopped.is_set():
+                await self._index_all_bodies()
+
+    async def _index_all_bodies(self) -> None:
+        try:
+            while await asyncio.to_thread(
+                index_pending_bodies, self.store, BODY_BATCH, executor=self._executor
+            ):
+                pass
+        except Exception:
+            # Bodies stay pending and are indexed on the next pass.
+            log.exception("body pass failed")
+
+
+def _lock_holder(path: os.PathLike[str] | str) -> str:
+    try:
+        with open(path, encoding="ascii") as file:
+            return file.read().strip() or "unknown"
+    except OSError:
+        return "unknown"
