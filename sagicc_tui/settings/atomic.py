@@ -10,10 +10,10 @@ from pathlib import Path
 def atomic_write_bytes(path: Path, data: bytes, *, new_mode: int = 0o666) -> None:
     """Replace ``path`` with ``data`` through a temporary file and a rename.
 
-    The temporary file sits in the same folder (so the rename stays on one
-    file system), is created with mode 0600 so no other user can read it
-    even briefly, then gets the old file's permission bits, or ``new_mode``
-    masked by the umask for a new file. A symlink is followed, so the
+    The temporary file sits in the same folder, so the rename stays on one
+    file system. It is created with mode 0600, so no other user can read it
+    even briefly. Then it gets the old file's permission bits, or for a new
+    file ``new_mode`` masked by the umask. A symlink is followed, so the
     target is replaced rather than the link. On any error the old file is
     left as it was and the temporary file is removed.
     """

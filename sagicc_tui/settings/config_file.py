@@ -40,7 +40,7 @@ _TABLES = {"incoming": IncomingChannel, "outgoing": OutgoingChannel}
 
 
 class ConfigError(Exception):
-    """A config file that cannot be read or holds invalid settings.
+    """A config file that cannot be read or contains invalid settings.
 
     ``problems`` pairs a location (``line 3``, ``[[incoming]] #2``) with the
     message; ``errors`` keeps the SettingsError objects behind them.

@@ -65,34 +65,34 @@ def _require_text(raw: Any) -> str:
     return raw
 
 
-def _line(raw: Any, *, max_length: int, what: str) -> str:
+def _line(raw: Any, *, max_length: int, label: str) -> str:
     """Parse one line of text: no control characters and a length limit."""
     text = _require_text(raw)
     char = find_forbidden_char(text)
     if char is not None:
         raise FieldProblem(
             f"contains the control or line-separator character {char!r}",
-            f"remove line breaks and control characters from the {what}",
+            f"remove line breaks and control characters from the {label}",
         )
     if len(text) > max_length:
         raise FieldProblem(
             f"is {len(text)} characters long, longer than {max_length}",
-            f"shorten the {what}",
+            f"shorten the {label}",
         )
     return text
 
 
-def _required_line(raw: Any, *, max_length: int, what: str, example: str) -> str:
-    text = _line(raw, max_length=max_length, what=what).strip()
+def _required_line(raw: Any, *, max_length: int, label: str, example: str) -> str:
+    text = _line(raw, max_length=max_length, label=label).strip()
     if not text:
-        raise FieldProblem(f"the {what} is missing", f"enter the {what}, {example}")
+        raise FieldProblem(f"the {label} is missing", f"enter the {label}, {example}")
     return text
 
 
 def parse_name(raw: Any) -> str:
     """Parse a channel name: one non-empty line without outer spaces."""
     text = _required_line(
-        raw, max_length=64, what="channel name", example='e.g. "support"'
+        raw, max_length=64, label="channel name", example='e.g. "support"'
     )
     if text != raw:
         raise FieldProblem(
@@ -102,7 +102,7 @@ def parse_name(raw: Any) -> str:
 
 
 def parse_optional_name(raw: Any) -> str:
-    """Parse a reference to another channel by name; empty means none."""
+    """Parse a reference to another channel by name. Empty means none."""
     if raw is None or raw == "":
         return ""
     return parse_name(raw)
@@ -111,7 +111,7 @@ def parse_optional_name(raw: Any) -> str:
 def parse_host(raw: Any) -> str:
     """Parse a host name, IPv4 address or IPv6 address (brackets optional)."""
     host = _required_line(
-        raw, max_length=253, what="host", example="e.g. imap.example.com"
+        raw, max_length=253, label="host", example="e.g. imap.example.com"
     )
     if "://" in host:
         raise FieldProblem(
@@ -198,10 +198,10 @@ def enum_parser(enum_cls: type[E]) -> Callable[[Any], E]:
 
 
 def parse_ca_file(raw: Any) -> str:
-    """Parse the path of a PEM CA file; it must exist. Empty means none."""
+    """Parse the path of an existing PEM CA file. Empty means none."""
     if raw is None or raw == "":
         return ""
-    text = _line(raw, max_length=4096, what="CA file path").strip()
+    text = _line(raw, max_length=4096, label="CA file path").strip()
     path = Path(text).expanduser()
     if not path.is_absolute():
         raise FieldProblem(
@@ -217,12 +217,12 @@ def parse_ca_file(raw: Any) -> str:
 
 def parse_username(raw: Any) -> str:
     return _required_line(
-        raw, max_length=256, what="username", example="usually the email address"
+        raw, max_length=256, label="username", example="usually the email address"
     )
 
 
 def parse_optional_username(raw: Any) -> str:
-    """Parse an SMTP username; empty means the server takes mail without AUTH."""
+    """Parse an SMTP username. Empty means the server takes mail without AUTH."""
     if raw is None or raw == "":
         return ""
     return parse_username(raw)
@@ -230,7 +230,7 @@ def parse_optional_username(raw: Any) -> str:
 
 def parse_folder(raw: Any) -> str:
     """Parse an IMAP folder name: any Unicode text on one line."""
-    return _required_line(raw, max_length=255, what="folder", example='e.g. "INBOX"')
+    return _required_line(raw, max_length=255, label="folder", example='e.g. "INBOX"')
 
 
 def parse_optional_folder(raw: Any) -> str:
@@ -242,7 +242,7 @@ def parse_optional_folder(raw: Any) -> str:
 def parse_encoding(raw: Any) -> str:
     """Parse a character encoding that Python's codecs know as a text encoding."""
     name = _required_line(
-        raw, max_length=64, what="character encoding", example="e.g. utf-8"
+        raw, max_length=64, label="character encoding", example="e.g. utf-8"
     )
     fix = "use an encoding Python knows, e.g. utf-8, windows-1252 or iso-8859-15"
     try:
@@ -317,7 +317,7 @@ def _pad_date(text: str) -> str:
 def parse_address(raw: Any) -> str:
     """Parse a bare address ``local@domain`` (no display name, no brackets)."""
     text = _required_line(
-        raw, max_length=254, what="address", example="e.g. support@example.com"
+        raw, max_length=254, label="address", example="e.g. support@example.com"
     )
     fix = "enter a bare address such as support@example.com, without a name or <>"
     local, at, domain = text.rpartition("@")
@@ -335,7 +335,7 @@ def parse_address(raw: Any) -> str:
 
 
 def parse_domain(raw: Any) -> str:
-    """Parse a mail domain; a leading "@" is dropped and case is folded."""
+    """Parse a mail domain, dropping a leading "@" and folding case."""
     text = _require_text(raw).strip().lstrip("@").lower()
     try:
         return parse_host(text)
@@ -353,7 +353,7 @@ def _split_list(raw: Any) -> list[Any]:
     raise FieldProblem("is not a list", 'write a list such as ["a@example.com"]')
 
 
-def _list_parser(item_parser: Parser, what: str) -> Callable[[Any], tuple[str, ...]]:
+def _list_parser(item_parser: Parser, label: str) -> Callable[[Any], tuple[str, ...]]:
     def parse(raw: Any) -> tuple[str, ...]:
         items: list[str] = []
         for item in _split_list(raw):
@@ -367,7 +367,7 @@ def _list_parser(item_parser: Parser, what: str) -> Callable[[Any], tuple[str, .
                 items.append(value)
         return tuple(items)
 
-    parse.__doc__ = f"Parse a list of {what}, comma-separated in text form."
+    parse.__doc__ = f"Parse a list of {label}, comma-separated in text form."
     return parse
 
 
@@ -376,7 +376,7 @@ parse_blocked_domains = _list_parser(parse_domain, "domains")
 
 
 def parse_client_id(raw: Any) -> str:
-    text = _line(raw, max_length=256, what="OAuth client id").strip()
+    text = _line(raw, max_length=256, label="OAuth client id").strip()
     if any(char.isspace() for char in text):
         raise FieldProblem("contains spaces", "paste the client id without spaces")
     return text
@@ -384,7 +384,7 @@ def parse_client_id(raw: Any) -> str:
 
 def parse_tenant(raw: Any) -> str:
     text = _required_line(
-        raw, max_length=256, what="tenant", example='e.g. "common" or a tenant id'
+        raw, max_length=256, label="tenant", example='e.g. "common" or a tenant id'
     )
     if not _TENANT.match(text):
         raise FieldProblem(
@@ -395,7 +395,7 @@ def parse_tenant(raw: Any) -> str:
 
 
 def parse_sender_name(raw: Any) -> str:
-    return _line(raw, max_length=200, what="sender name").strip()
+    return _line(raw, max_length=200, label="sender name").strip()
 
 
 def parse_signature(raw: Any) -> str:
@@ -417,7 +417,7 @@ def parse_signature(raw: Any) -> str:
 
 def parse_tag_prefix(raw: Any) -> str:
     """Parse the ticket tag prefix: letters, digits, "_", "-" and "." only."""
-    text = _line(raw, max_length=20, what="ticket tag prefix")
+    text = _line(raw, max_length=20, label="ticket tag prefix")
     if not _TAG_PREFIX.match(text):
         raise FieldProblem(
             "may contain only letters, digits, '_', '-' and '.'",
@@ -427,7 +427,7 @@ def parse_tag_prefix(raw: Any) -> str:
 
 
 def parse_operator_name(raw: Any) -> str:
-    return _line(raw, max_length=100, what="operator name").strip()
+    return _line(raw, max_length=100, label="operator name").strip()
 
 
 def parse_key_bindings(raw: Any) -> dict[str, str]:
@@ -441,7 +441,7 @@ def parse_key_bindings(raw: Any) -> dict[str, str]:
                 f"action {action!r} is not an action name",
                 "use lower-case action names such as reply or close_ticket",
             )
-        keys = _line(key, max_length=64, what="key").split(",")
+        keys = _line(key, max_length=64, label="key").split(",")
         if not all(part.strip() and not part.strip().count(" ") for part in keys):
             raise FieldProblem(
                 f"key {key!r} for {action} is not a key name",

@@ -38,7 +38,7 @@ class Encryption(StrEnum):
 
 
 class AuthMethod(StrEnum):
-    """How a channel signs in: a password (or app password) or an OAuth token."""
+    """Sign-in method: a password (or app password) or an OAuth token."""
 
     PASSWORD = "password"
     OAUTH = "oauth"
@@ -67,7 +67,7 @@ class Grouping(StrEnum):
 
 
 class AfterImport(StrEnum):
-    """What happens to a message in the mailbox once it is stored."""
+    """Change made to a message in the mailbox once it is stored."""
 
     LEAVE = "leave"
     SEEN = "seen"
@@ -85,7 +85,7 @@ class AfterImport(StrEnum):
 
 
 class ImportMode(StrEnum):
-    """Which mail already in the folder the first sync imports."""
+    """Choice of the mail already in the folder that the first sync imports."""
 
     ALL = "all"
     NONE = "none"
@@ -94,7 +94,7 @@ class ImportMode(StrEnum):
 
 
 class SecretBackend(StrEnum):
-    """Where secrets are kept: the OS keyring, a private file, or the best one."""
+    """Secret storage: the OS keyring, a private file, or the best available."""
 
     AUTO = "auto"
     KEYRING = "keyring"
@@ -270,8 +270,8 @@ class OutgoingChannel:
     sender_name: str = ""
     # Appended to replies below "-- "; may span lines (body, not a header).
     signature: str = ""
-    # Every incoming channel is IMAP, so a copy goes to its Sent folder by
-    # default; the incoming channel that uses this outgoing one is the target.
+    # Every incoming channel is IMAP, so a copy goes to a Sent folder by
+    # default. That folder is on the incoming channel whose replies use this one.
     save_to_sent: bool = True
     sent_folder: str = "Sent"
 

@@ -73,7 +73,7 @@ FIELD_PARSERS: dict[type, dict[str, f.Parser]] = {
 
 
 class _Hidden:
-    """Stands in for a value that must not appear in a message."""
+    """Placeholder for a value that must not appear in a message."""
 
     def __repr__(self) -> str:
         return "(not shown)"

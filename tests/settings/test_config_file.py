@@ -204,3 +204,14 @@ def test_no_secret_keys_in_dump() -> None:
     keys = {key for table in data["incoming"] + data["outgoing"] for key in table}
     for word in ("password", "secret", "token"):
         assert not [key for key in keys if word in key]
+
+
+def test_documented_example_loads(tmp_path: Path) -> None:
+    doc = Path(__file__).resolve().parents[2] / "docs" / "config.md"
+    example = doc.read_text(encoding="utf-8").split("```toml\n")[1].split("```")[0]
+    path = tmp_path / "config.toml"
+    path.write_text(example, encoding="utf-8")
+    config = load_config(path)
+    assert config.ticket_tag(42) == "[ACME#42]"
+    assert config.outgoing_for(config.incoming[0]).name == "support-smtp"
+    assert config.outgoing[0].signature == "Kind regards,\nACME Support"

@@ -140,14 +140,14 @@ CASES = [
 
 
 @pytest.mark.parametrize(
-    ("channel", "field", "shown", "problem", "fix"),
+    ("channel", "field", "shown_value", "problem", "fix"),
     CASES,
     ids=[f"{case[1]}-{index}" for index, case in enumerate(CASES)],
 )
 def test_error_names_channel_field_value_fix(
     channel: IncomingChannel | OutgoingChannel,
     field: str,
-    shown: str,
+    shown_value: str,
     problem: str,
     fix: str,
 ) -> None:
@@ -156,7 +156,7 @@ def test_error_names_channel_field_value_fix(
     assert error.field == field
     head, _, advice = error.message.partition(" Fix: ")
     assert head.startswith(f'channel "{channel.name}", field "{field}": ')
-    assert f"invalid value {shown}" in head
+    assert f"invalid value {shown_value}" in head
     assert problem in head
     assert fix in advice
 
