@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from sagicc_tui.paths import HOME_VARIABLE, Paths, resolve_paths
+from sagicc_tui.paths import Paths, resolve_paths
 from sagicc_tui.settings.atomic import atomic_write_text
 from sagicc_tui.settings.models import Config, SecretBackend
 
@@ -227,18 +227,24 @@ def keyring_usable(backend: Any = None) -> bool:
 
 
 def keyring_service(paths: Paths) -> str:
-    """Return the keyring service name, one per SAGICC_HOME."""
-    if os.environ.get(HOME_VARIABLE):
-        return f"{KEYRING_SERVICE}:{paths.secrets_dir}"
-    return KEYRING_SERVICE
+    """Return the keyring service name: one per SAGICC_HOME or other root."""
+    if _is_user_default(paths):
+        return KEYRING_SERVICE
+    return f"{KEYRING_SERVICE}:{paths.secrets_dir}"
+
+
+def _is_user_default(paths: Paths) -> bool:
+    """Return True for the user's own platform folders (no SAGICC_HOME)."""
+    return paths == resolve_paths({})
 
 
 def open_secret_store(config: Config, paths: Paths | None = None) -> SecretStore:
     """Open the secret store the config prefers.
 
-    ``auto`` takes the OS keyring when a usable one exists, except when
-    SAGICC_HOME is set: then the file store under it is used, so tests, the
-    demo and a team's shared folder never use one user's keyring.
+    ``auto`` takes the OS keyring when a usable one exists and ``paths`` are
+    the user's own platform folders. Under SAGICC_HOME (or any other root)
+    it takes the file store there, so tests, the demo and a team's shared
+    folder never use one user's keyring.
     ``keyring`` raises SecretStoreError when no usable keyring exists.
     """
     paths = resolve_paths() if paths is None else paths
@@ -254,7 +260,7 @@ def open_secret_store(config: Config, paths: Paths | None = None) -> SecretStore
             )
         return KeyringSecretStore(keyring_service(paths))
 
-    if not os.environ.get(HOME_VARIABLE) and keyring_usable():
+    if _is_user_default(paths) and keyring_usable():
         return KeyringSecretStore(keyring_service(paths))
     return FileSecretStore(paths.secrets_dir)
 

@@ -181,25 +181,30 @@ def test_auto_with_home_uses_file(memory_keyring: MemoryKeyring) -> None:
     assert isinstance(store, FileSecretStore)
 
 
-def test_auto_without_home_uses_keyring(
-    memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.delenv("SAGICC_HOME")
-    paths = resolve_paths({"SAGICC_HOME": str(tmp_path)})
-    store = open_secret_store(Config(), paths)
+def test_auto_without_home_uses_keyring(memory_keyring: MemoryKeyring) -> None:
+    # The user's default folders are only named here: nothing is written.
+    store = open_secret_store(Config(), resolve_paths({}))
     assert isinstance(store, KeyringSecretStore)
     assert store.backend is memory_keyring
+    assert store.service == "sagicc"
 
 
-def test_auto_headless_uses_file(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+def test_auto_with_other_root_uses_file(
+    memory_keyring: MemoryKeyring, tmp_path: Path
 ) -> None:
+    paths = resolve_paths({"SAGICC_HOME": str(tmp_path)})
+    store = open_secret_store(Config(), paths)
+    assert isinstance(store, FileSecretStore)
+    assert store.folder == tmp_path / "secrets"
+
+
+def test_auto_headless_uses_file() -> None:
     previous = keyring.get_keyring()
     keyring.set_keyring(fail.Keyring())
     try:
-        monkeypatch.delenv("SAGICC_HOME")
-        paths = resolve_paths({"SAGICC_HOME": str(tmp_path)})
-        assert isinstance(open_secret_store(Config(), paths), FileSecretStore)
+        # The user's default folders are only named here: nothing is written.
+        store = open_secret_store(Config(), resolve_paths({}))
+        assert isinstance(store, FileSecretStore)
     finally:
         keyring.set_keyring(previous)
 
