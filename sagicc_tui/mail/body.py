@@ -127,19 +127,19 @@ def _linesep(raw: bytes) -> str:
 
 
 def _message_bytes(part: Message, linesep: str) -> bytes:
-    """Return the bytes of a message/rfc822 part's enclosed message.
+    """Return the content of a message/* part that the email package parsed
+    into sub-messages (the enclosed message, or delivery-status blocks).
 
-    NOTE: the email package does not keep the enclosed bytes, so they are
+    NOTE: the email package does not keep those bytes, so they are
     regenerated. Folding and line endings may differ from the original.
     """
     payload = part.get_payload()
-    inner = payload[0] if isinstance(payload, list) and payload else None
-    if not isinstance(inner, Message):
+    if not isinstance(payload, list):
         return _payload_bytes(part)
     buffer = io.BytesIO()
-    BytesGenerator(buffer, mangle_from_=False, maxheaderlen=0).flatten(
-        inner, linesep=linesep
-    )
+    generator = BytesGenerator(buffer, mangle_from_=False, maxheaderlen=0)
+    for inner in payload:
+        generator.flatten(inner, linesep=linesep)
     return buffer.getvalue()
 
 
@@ -165,7 +165,7 @@ def _attachment(
     part: Message, index: int, linesep: str, flags: set[RecordFlag], channel: str
 ) -> Attachment:
     content_type = part.get_content_type()
-    if content_type in _MESSAGE_TYPES:
+    if content_type.startswith("message/"):
         size = len(_message_bytes(part, linesep))
     else:
         size = len(_payload_bytes(part))
@@ -285,7 +285,7 @@ def attachment_bytes(raw: bytes, part_index: int) -> bytes:
     for index, part in enumerate(message.walk()):
         if index != part_index:
             continue
-        if part.get_content_type() in _MESSAGE_TYPES:
+        if part.get_content_type().startswith("message/"):
             return _message_bytes(part, _linesep(raw))
         return _payload_bytes(part)
     raise IndexError(f"message has no MIME part {part_index}; see the attachment list")

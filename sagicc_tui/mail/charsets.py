@@ -86,7 +86,16 @@ def _try_strict(data: bytes, codec_names: tuple[str, ...]) -> str | None:
     return None
 
 
+# Below this many bytes charset_normalizer guesses wildly (a 4-byte sample came
+# back as UTF-16, 44 bytes of KOI8-R as Shift_JIS); measured with
+# charset-normalizer 3.x, where samples of about 70 bytes were all right.
+_MIN_DETECTION_BYTES = 48
+
+
 def _detect(data: bytes) -> str | None:
+    if len(data) < _MIN_DETECTION_BYTES:
+        return None
+
     # Imported here: detection is rare and the headers pass must stay fast.
     from charset_normalizer import from_bytes
 
@@ -99,7 +108,8 @@ def _detect(data: bytes) -> str | None:
 def decode_fallback(data: bytes, channel: str, flags: set[RecordFlag]) -> str:
     """Decode with the channel encoding, then UTF-8, then detection, then U+FFFD.
 
-    Adds ``DECODE_REPLACED`` when replacement characters had to be used.
+    Detection only runs on samples long enough to be told apart. Adds
+    ``DECODE_REPLACED`` when replacement characters had to be used.
     """
     channel_codec = _channel_codec(channel)
     text = _try_strict(data, (channel_codec, "utf-8"))
@@ -114,6 +124,13 @@ def decode_fallback(data: bytes, channel: str, flags: set[RecordFlag]) -> str:
     return data.decode(channel_codec, errors="replace")
 
 
+def _is_seven_bit_stateful(codec_names: tuple[str, ...]) -> bool:
+    """Return True for codecs whose ASCII bytes are not ASCII text (ISO-2022, UTF-7)."""
+    return any(
+        name.startswith("iso2022") or name in ("utf-7", "hz") for name in codec_names
+    )
+
+
 def decode_bytes(
     data: bytes, declared: str | None, channel: str, flags: set[RecordFlag]
 ) -> str:
@@ -123,10 +140,11 @@ def decode_bytes(
     the charset itself are tried; a missing, unknown or failing label adds
     ``CHARSET_FALLBACK`` and falls back to :func:`decode_fallback`.
     """
-    if data.isascii():
+    candidates = candidate_codecs(declared)
+    if data.isascii() and not _is_seven_bit_stateful(candidates):
         return data.decode("ascii")
 
-    text = _try_strict(data, candidate_codecs(declared))
+    text = _try_strict(data, candidates)
     if text is not None:
         return text
 

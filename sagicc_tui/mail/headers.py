@@ -14,8 +14,10 @@ from sagicc_tui.mail.record import Address, RecordFlag
 # Field names are printable ASCII without colon or space (RFC 5322 ftext).
 _FIELD_NAME = re.compile(r"[!-9;-~]+")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?]*)\?=")
-_BRACKETED_ID = re.compile(r"<([^<>]*)>")
-_ID_SEPARATORS = re.compile(r"[\s,;]+")
+# A bracketed id (inner whitespace is folding damage and is removed) or a
+# bare token with "@", as some mailers write ids without brackets.
+_MESSAGE_ID_TOKEN = re.compile(r"<([^<>]*)>|([^\s<>,;()]+@[^\s<>,;()]+)")
+_COMMENT = re.compile(r"\([^()]*\)")
 
 # Dates before this year come from broken clocks (epoch zero, year 0001).
 _EARLIEST_PLAUSIBLE_YEAR = 1980
@@ -114,8 +116,10 @@ def _decode_word(encoding: str, text: str) -> bytes | None:
     try:
         if encoding in "qQ":
             return binascii.a2b_qp(data, header=True)
-        data = data.strip()
-        return binascii.a2b_base64(data + b"=" * (-len(data) % 4))
+        # Strict, so a word of invalid characters stays visible as written
+        # instead of decoding to nothing; missing padding is common and fixed.
+        data = data.strip().rstrip(b"=")
+        return binascii.a2b_base64(data + b"=" * (-len(data) % 4), strict_mode=True)
     except binascii.Error:
         return None
 
@@ -288,20 +292,25 @@ def parse_message_ids(
 ) -> list[str]:
     """Return Message-IDs without angle brackets, in order, without repeats.
 
-    Bracketed ids win; a field without brackets is split at whitespace,
-    commas and semicolons and its tokens containing ``@`` are kept. Encoded
-    words are decoded first because some mailers encode the whole field.
+    Bracketed ids and bare tokens containing ``@`` are kept in field order;
+    comments are skipped. Encoded words are decoded first because some
+    mailers encode the whole field.
     """
     if not value:
         return []
     if _has_raw_8bit(value) or "=?" in value:
         value = decode_header_text(value, channel, flags)
 
-    ids = ["".join(match.group(1).split()) for match in _BRACKETED_ID.finditer(value)]
-    if not any(ids):
-        tokens = _ID_SEPARATORS.split(value.replace("<", " ").replace(">", " "))
-        ids = [token.strip("\"'") for token in tokens if "@" in token]
-    return list(dict.fromkeys(found for found in ids if found))
+    value = _COMMENT.sub(" ", value)
+    ids = []
+    for match in _MESSAGE_ID_TOKEN.finditer(value):
+        bracketed, bare = match.groups()
+        found = (
+            "".join(bracketed.split()) if bracketed is not None else bare.strip("\"'")
+        )
+        if found:
+            ids.append(found)
+    return list(dict.fromkeys(ids))
 
 
 def parse_message_id(

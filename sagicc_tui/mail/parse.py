@@ -8,6 +8,7 @@ import hashlib
 import logging
 from datetime import UTC, datetime
 
+from sagicc_tui.mail.body import parse_body
 from sagicc_tui.mail.classify import classify, is_list_mail
 from sagicc_tui.mail.headers import (
     HeaderBlock,
@@ -157,28 +158,31 @@ def parse_message(
         raw = _as_bytes(raw)
     except TypeError:
         logger.warning("parse_message got %s instead of bytes", type(raw).__name__)
-        return _unparseable(b"", arrival_utc, 0)
+        raw = b""
 
     full_size = max(size or 0, len(raw))
+    record = _parse_headers(raw, encoding, arrival_utc, full_size)
+    if max_size is not None and full_size > max_size:
+        record.flags.add(RecordFlag.OVERSIZE)
+        return record
+    if with_body:
+        parse_body(record, encoding=encoding)
+    return record
+
+
+def _parse_headers(
+    raw: bytes, encoding: str, arrival: datetime, full_size: int
+) -> MessageRecord:
     try:
         headers = split_headers(raw)
         if not headers.fields:
-            return _unparseable(raw, arrival_utc, full_size)
-
-        record = MessageRecord(raw=raw, message_id="", date=arrival_utc, size=full_size)
-        _fill_from_headers(record, headers, encoding, arrival_utc)
+            return _unparseable(raw, arrival, full_size)
+        record = MessageRecord(raw=raw, message_id="", date=arrival, size=full_size)
+        _fill_from_headers(record, headers, encoding, arrival)
+        return record
     except Exception:
         # Any input must yield a record; a parser bug must not lose a message.
         logger.warning(
             "headers of a %d-byte message could not be parsed", len(raw), exc_info=True
         )
-        return _unparseable(raw, arrival_utc, full_size)
-
-    if max_size is not None and full_size > max_size:
-        record.flags.add(RecordFlag.OVERSIZE)
-        return record
-    if with_body:
-        from sagicc_tui.mail.body import parse_body
-
-        parse_body(record, encoding=encoding)
-    return record
+        return _unparseable(raw, arrival, full_size)
