@@ -61,6 +61,7 @@ class MessageView:
     kind: str = "normal"  # normal, auto-reply or bounce
     join_reason: str = ""
     attachments: tuple[AttachmentView, ...] = ()
+    delivery: str = ""  # outbox state of our own message until it is sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,16 +77,18 @@ class TicketView:
 class ChannelStateView:
     """A channel and the engine's state for it.
 
-    ``progress`` is (done, total) while syncing, ``until`` is when a backing-off
-    channel retries, ``error`` explains ``failed`` and ``sign-in-needed``.
+    ``progress`` runs from 0.0 to 1.0 while syncing, ``until`` is when a
+    backing-off channel retries, ``error`` explains ``failed`` and
+    ``sign-in-needed``, ``detail`` is the engine's own note (e.g. a count).
     """
 
     name: str
     kind: ChannelKind
     state: str
-    progress: tuple[int, int] | None = None
+    progress: float | None = None
     until: datetime | None = None
     error: str = ""
+    detail: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,9 +182,13 @@ class ConsoleBackend(Protocol):
 
     def reopen_ticket(self, ticket_id: int) -> None: ...
 
-    def split_message(self, message_id: int) -> int: ...
+    def split_message(self, message_id: int) -> int:
+        """Move a message to a new ticket and return that ticket's number."""
+        ...
 
-    def merge_tickets(self, source_ticket: int, target_number: int) -> int: ...
+    def merge_tickets(self, source_ticket: int, target_number: int) -> int:
+        """Merge a ticket into the one numbered ``target_number``; return its id."""
+        ...
 
     def save_attachment(self, message_id: int, part_index: int, path: Path) -> Path: ...
 

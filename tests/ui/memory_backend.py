@@ -76,7 +76,7 @@ class MemoryBackend:
         }
         self.states = [
             ChannelStateView("support", "incoming", "idle"),
-            ChannelStateView("billing", "incoming", "syncing", progress=(40, 100)),
+            ChannelStateView("billing", "incoming", "syncing", progress=0.4),
             ChannelStateView("support-out", "outgoing", "idle"),
         ]
 

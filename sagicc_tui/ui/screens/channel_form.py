@@ -88,7 +88,8 @@ class ChannelFormScreen(Screen[bool]):
 
     def on_mount(self) -> None:
         self.app.apply_cursor_blink(self)
-        self.query_one("#form").query(".form-row > *:nth-child(2)").first().focus()
+        if self.specs:
+            self.query_one(f"#field-{self.specs[0].name}").focus()
 
     # Values and validation
 

@@ -23,21 +23,23 @@ BAR_WIDTH = 10
 REFRESH_SECONDS = 1.0
 
 
-def progress_bar(done: int, total: int) -> str:
-    """Return a text bar such as ``███░░░░░░░ 30/100``."""
-    filled = BAR_WIDTH * done // total if total else 0
-    return "█" * filled + "░" * (BAR_WIDTH - filled) + f" {done}/{total}"
+def progress_bar(fraction: float) -> str:
+    """Return a text bar such as ``███░░░░░░░  30%`` for 0.0 to 1.0."""
+    fraction = min(1.0, max(0.0, fraction))
+    filled = int(BAR_WIDTH * fraction)
+    return "█" * filled + "░" * (BAR_WIDTH - filled) + f" {int(100 * fraction):3d}%"
 
 
 def state_detail(state: ChannelStateView, now: datetime) -> str:
     """Return what the operator should know beyond the state's name."""
-    if state.state == "syncing" and state.progress:
-        return progress_bar(*state.progress)
+    if state.state == "syncing" and state.progress is not None:
+        bar = progress_bar(state.progress)
+        return f"{bar} {state.detail}".rstrip()
     if state.state == "backing-off" and state.until:
         seconds = max(0, int((state.until - now).total_seconds()))
         text = f"retry in {seconds} s ({state.until:%H:%M:%S} UTC)"
         return f"{text}: {state.error}" if state.error else text
-    return state.error
+    return state.error or state.detail
 
 
 class ChannelsScreen(Screen[None]):

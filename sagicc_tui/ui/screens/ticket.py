@@ -194,7 +194,7 @@ class TicketScreen(Screen[None]):
                     "Split", backend.split_message, message.message_id
                 )
                 if done:
-                    self.notify(f"The message moved to a new ticket ({new_ticket})")
+                    self.notify(f"The message moved to the new ticket #{new_ticket}")
 
         question = f"Move the message from {message.sender} to a new ticket?"
         self.app.push_screen(ConfirmDialog(question), split)

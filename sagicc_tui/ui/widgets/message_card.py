@@ -28,6 +28,8 @@ def message_text(message: MessageView) -> Text:
     mark = KIND_MARKS.get(message.kind)
     if mark:
         text.append(f"  [{mark}]", style="bold reverse")
+    if message.delivery:
+        text.append(f"  [{message.delivery}]", style="bold yellow")
     text.append("\n")
     text.append(f"To: {message.to}\n", style="dim")
     if message.cc:

@@ -19,11 +19,9 @@ def summarize_states(states: Sequence[ChannelStateView]) -> str:
     parts = []
     for state, number in sorted(counts.items()):
         text = f"{number} {state}"
-        syncing = [s for s in incoming if s.state == state and s.progress]
-        if state == "syncing" and syncing:
-            done = sum(s.progress[0] for s in syncing if s.progress)
-            total = sum(s.progress[1] for s in syncing if s.progress)
-            text += f" {100 * done // max(1, total)}%"
+        fractions = [s.progress for s in incoming if s.state == state and s.progress]
+        if state == "syncing" and fractions:
+            text += f" {int(100 * sum(fractions) / len(fractions))}%"
         parts.append(text)
     return ", ".join(parts)
 

@@ -1,0 +1,75 @@
+"""App-wide keys: help, command palette, key remapping, welcome, errors."""
+
+from __future__ import annotations
+
+from textual.command import CommandPalette
+from textual.widgets import Static
+
+from sagicc_tui.ui.app import SagiccApp
+from sagicc_tui.ui.screens.feed import FeedScreen
+from sagicc_tui.ui.screens.help import HelpScreen
+from sagicc_tui.ui.screens.welcome import WelcomeScreen
+from tests.ui.memory_backend import FROZEN_NOW, MemoryBackend
+
+
+async def test_help_lists_every_key(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = str(app.screen.query_one(Static).render())
+        for description in ("Search", "Status filter", "Open ticket", "Commands"):
+            assert description in text
+        await pilot.press("escape")
+        assert isinstance(app.screen, FeedScreen)
+
+
+async def test_palette_offers_area_verbs(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "feed: search" in titles
+        assert "feed: open ticket" in titles
+        assert "app: channels" in titles
+        await pilot.press("colon")
+        assert isinstance(app.screen, CommandPalette)
+
+
+async def test_keymap_remaps_binding(backend) -> None:
+    app = SagiccApp(backend, now=lambda: FROZEN_NOW, keymap={"feed.search": "f3"})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("slash")
+        assert not app.screen.query_one("#feed-search").display
+        await pilot.press("f3")
+        assert app.screen.query_one("#feed-search").display
+
+
+async def test_welcome_without_channels() -> None:
+    empty = MemoryBackend(tickets=0)
+    empty.channels.clear()
+    app = SagiccApp(empty, now=lambda: FROZEN_NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert isinstance(app.screen, WelcomeScreen)
+        await pilot.press("d")
+    assert app.return_value == "demo"
+
+
+class BrokenBackend(MemoryBackend):
+    def change_counter(self) -> int:
+        if getattr(self, "broken", False):
+            raise OSError("database disk image is malformed")
+        return 0
+
+
+async def test_store_error_becomes_notification() -> None:
+    broken = BrokenBackend()
+    app = SagiccApp(broken, now=lambda: FROZEN_NOW, log_file="/tmp/x.log")
+    async with app.run_test(size=(80, 24)) as pilot:
+        broken.broken = True
+        app.poll_store()
+        await pilot.pause()
+        notes = list(app._notifications)
+        assert notes[-1].severity == "error"
+        assert notes[-1].title == "Reading the store failed"
+        assert "malformed" in notes[-1].message
+        assert "/tmp/x.log" in notes[-1].message
