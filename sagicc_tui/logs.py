@@ -62,7 +62,13 @@ class RedactingFilter(logging.Filter):
     """Rewrite each record's message and traceback text through ``redact``."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage())
+        try:
+            message = record.getMessage()
+        except Exception:
+            # A call with arguments that do not fit its format string must
+            # not raise at the caller: log the parts instead.
+            message = f"{record.msg!r} with arguments {record.args!r}"
+        record.msg = redact(message)
         record.args = None
 
         if record.exc_info and not record.exc_text:
@@ -109,8 +115,10 @@ def setup_logging(
     root.addHandler(handler)
     root.setLevel(level)
 
-    # Warnings would otherwise print on the terminal over the console.
+    # Warnings, and logging's own "--- Logging error ---" traceback when a
+    # write fails, would otherwise print on the terminal over the console.
     logging.captureWarnings(True)
+    logging.raiseExceptions = False
     if capture_exceptions:
         sys.excepthook = _log_uncaught(paths.log_file)
     return paths.log_file

@@ -292,6 +292,10 @@ def parse_import_existing(raw: Any) -> ImportExisting:
         return ImportExisting.since_date(raw.date())
     if isinstance(raw, dt.date):
         return ImportExisting.since_date(raw)
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return ImportExisting.recent(
+            parse_int(raw, low=1, high=36500, unit="days", fix=fix)
+        )
     text = _require_text(raw).strip()
     if text.lower() in (ImportMode.ALL, ImportMode.NONE):
         return ImportExisting(ImportMode(text.lower()))

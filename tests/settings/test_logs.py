@@ -31,6 +31,7 @@ def logged(sagicc_home: Path) -> Iterator[Path]:
         root.setLevel(level)
         sys.excepthook = hook
         logging.captureWarnings(False)
+        logging.raiseExceptions = True
 
 
 def _read(log_file: Path) -> str:
@@ -123,3 +124,8 @@ def test_uncaught_error_one_line(
         f"sagicc: unexpected error: broken thing (details in {logged})"
     ]
     assert "Traceback" in _read(logged)
+
+
+def test_bad_format_arguments_do_not_raise(logged: Path) -> None:
+    logging.getLogger("sagicc.test").info("two %s %s", "only-one")
+    assert "only-one" in _read(logged)

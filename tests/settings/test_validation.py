@@ -203,6 +203,7 @@ def test_ca_file_must_exist(tmp_path: Path) -> None:
         ("import_existing", "all", ImportExisting.all()),
         ("import_existing", "none", ImportExisting.nothing()),
         ("import_existing", "30d", ImportExisting.recent(30)),
+        ("import_existing", 30, ImportExisting.recent(30)),
         ("import_existing", "last 7 days", ImportExisting.recent(7)),
         ("import_existing", "2026-1-5", ImportExisting.since_date(dt.date(2026, 1, 5))),
         (
