@@ -506,8 +506,14 @@ def _print_step(step: Any) -> None:
     name = getattr(step, "name", None) or getattr(step, "title", None) or str(step)
     detail = getattr(step, "detail", None) or getattr(step, "message", None) or ""
     print(f"[{mark}] {name}" + (f": {detail}" if detail else ""))
+    if passed:
+        return
+
+    server_text = getattr(step, "server_text", None)
+    if server_text:
+        print(f"       Server response: {redact(server_text)}")
     fix = getattr(step, "fix", None)
-    if not passed and fix:
+    if fix:
         print(f"       Fix: {fix}")
 
 
