@@ -41,11 +41,11 @@ class Answer:
     scenario_time: float
 
 
-def answer_subject(subject: str) -> str:
-    """Return ``Re: subject``, without stacking a second ``Re:``."""
-    if re.match(r"\s*re\s*:", subject, re.IGNORECASE):
+def answer_subject(subject: str, prefix: str = "Re: ") -> str:
+    """Return ``prefix`` + ``subject``, without stacking a second ``Re:``."""
+    if prefix.strip().lower() == "re:" and re.match(r"\s*re\s*:", subject, re.I):
         return subject
-    return f"Re: {subject}"
+    return f"{prefix}{subject}"
 
 
 def build_answer(
@@ -55,6 +55,7 @@ def build_answer(
     customer: str,
     message_id: str,
     date: datetime.datetime,
+    subject_prefix: str = "Re: ",
 ) -> bytes:
     """Fill ``template`` as ``customer``'s answer to the outgoing ``record``.
 
@@ -75,7 +76,7 @@ def build_answer(
     replacements = {
         "From": _customer_address(original, customer),
         "To": str(reply_to),
-        "Subject": answer_subject(str(original["Subject"] or "")),
+        "Subject": answer_subject(str(original["Subject"] or ""), subject_prefix),
         "Date": format_datetime(date),
         "Message-ID": message_id,
         "In-Reply-To": original_id or None,
@@ -193,6 +194,7 @@ class Responders:
             customer=customer,
             message_id=message_id,
             date=date,
+            subject_prefix=spec.subject_prefix,
         )
         self.deliver(name, spec.account, spec.folder, raw)
         self.answers.append(

@@ -90,7 +90,8 @@ class ChannelSpec:
     """A channel a replay creates; ``settings`` is passed through unchecked.
 
     ``token`` is the OAuth access token the channel signs in with when
-    ``auth`` is ``oauth``; with ``password`` it uses the account's password.
+    ``auth`` is ``oauth``. With ``password`` it uses ``password`` when set
+    (a scenario's way to simulate a typo), else the account's password.
     """
 
     name: str
@@ -100,6 +101,7 @@ class ChannelSpec:
     auth: str
     token: str | None
     settings: dict[str, Any]
+    password: str | None = None
 
     @property
     def folder(self) -> str:
@@ -170,6 +172,8 @@ class ResponderSpec:
     ``subject`` a regular expression searched in the Subject, and
     ``ordinal`` picks the n-th matching message (1-based; None: every one).
     The first answer is named ``answer``; later ones ``answer-2``, ``answer-3``.
+    ``subject_prefix`` goes before the answered Subject (``Re: `` unless an
+    auto-reply wants ``Automatic reply: ``).
     """
 
     name: str
@@ -181,6 +185,7 @@ class ResponderSpec:
     recipient: str | None = None
     subject: str | None = None
     ordinal: int | None = None
+    subject_prefix: str = "Re: "
 
 
 @dataclass(frozen=True)
@@ -239,6 +244,7 @@ class Scenario:
     responders: tuple[ResponderSpec, ...]
     expect: Expectations
     seed: int = 1
+    duration: float | None = None
 
     @property
     def directory(self) -> Path:
@@ -258,6 +264,18 @@ class Scenario:
 
     def responder(self, name: str) -> ResponderSpec:
         return _find(self.responders, name, "responder")
+
+    def run_length(self) -> float:
+        """Return the scenario seconds a replay runs: ``duration``, else an estimate.
+
+        The estimate is the last timeline step plus the longest responder
+        delay plus 10 seconds for the product to pick up the last message.
+        """
+        if self.duration is not None:
+            return self.duration
+        last = max((event.at for event in self.timeline), default=0.0)
+        delay = max((responder.delay for responder in self.responders), default=0.0)
+        return last + delay + 10.0
 
     def grouping_modes(self) -> list[str]:
         """Return the grouping modes the expectations cover, in a fixed order."""

@@ -31,7 +31,7 @@ from fakemail.scenario import (
 from fakemail.tls import CertificateVariant
 from fakemail.tomlcheck import ScenarioError, Table
 
-_CHANNEL_KEYS = ("name", "kind", "listener", "account", "auth", "token")
+_CHANNEL_KEYS = ("name", "kind", "listener", "account", "auth", "token", "password")
 
 
 def read_scenario(top: Table) -> Scenario:
@@ -40,10 +40,12 @@ def read_scenario(top: Table) -> Scenario:
     name = top.source.parent.name
     description = ""
     seed = 1
+    duration = None
     if header is not None:
         name = header.string("name", name)
         description = header.string("description", "")
         seed = header.integer("seed", 1)
+        duration = header.number("duration", None)
         header.finish()
 
     accounts = tuple(_read_account(table) for table in top.tables("accounts"))
@@ -84,6 +86,7 @@ def read_scenario(top: Table) -> Scenario:
         responders=responders,
         expect=expect,
         seed=seed,
+        duration=duration,
     )
 
 
@@ -211,6 +214,7 @@ def _read_channel(table: Table, context: _Context) -> ChannelSpec:
     account = context.account(table)
     auth = table.string("auth", "password", choices=("password", "oauth"))
     token = table.string("token", None)
+    password = table.string("password", None)
     tokens = context.accounts[account.casefold()].tokens
     if auth == "oauth" and token not in tokens:
         raise table.error(
@@ -222,7 +226,9 @@ def _read_channel(table: Table, context: _Context) -> ChannelSpec:
             "grouping", f"invalid value {grouping!r}: use one of {GROUPING_MODES}"
         )
     settings = {k: v for k, v in table.data.items() if k not in _CHANNEL_KEYS}
-    return ChannelSpec(name, kind, listener.name, account, auth, token, settings)
+    return ChannelSpec(
+        name, kind, listener.name, account, auth, token, settings, password
+    )
 
 
 def _read_folder(table: Table, context: _Context) -> FolderSpec:
@@ -262,7 +268,10 @@ def _read_responder(table: Table, context: _Context) -> ResponderSpec:
         recipient=table.string("recipient", None),
         subject=table.string("subject", None),
         ordinal=table.integer("ordinal", None, minimum=1),
+        subject_prefix=table.raw("subject_prefix", "Re: "),
     )
+    if not isinstance(responder.subject_prefix, str):
+        raise table.error("subject_prefix", 'use a string such as "Re: "')
     if responder.subject is not None:
         try:
             re.compile(responder.subject)

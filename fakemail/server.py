@@ -191,6 +191,8 @@ class FakeMail:
         listener = self.scenario.listener(spec.listener)
         account = self.scenario.account(spec.account)
         secret = spec.token if spec.auth == "oauth" else account.password
+        if spec.auth == "password" and spec.password is not None:
+            secret = spec.password
         return Endpoint(
             host=self.host,
             port=self.ports[listener.name],
