@@ -81,7 +81,7 @@ class RedactingFilter(logging.Filter):
 
 
 class _SagiccHandler(logging.handlers.RotatingFileHandler):
-    """The file handler setup_logging installs; marked so a rerun replaces it."""
+    """File handler of setup_logging, a subclass so that a rerun can replace it."""
 
 
 def setup_logging(

@@ -205,7 +205,7 @@ def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[..., int]
                 _error(line)
             return error.exit_code
         except BrokenPipeError:
-            # The reader (e.g. head) went away; the rest of the output is moot.
+            # The reader (e.g. head) closed the pipe, so the rest has no reader.
             sys.stdout = open(os.devnull, "w")
             return 0
         except ConfigError as error:
@@ -448,7 +448,7 @@ def _secret_kind(args: argparse.Namespace, channel: Channel) -> str:
 def _read_secret(
     args: argparse.Namespace, channel: Channel, *, ask_by_default: bool
 ) -> str | None:
-    """Read the secret from stdin or a hidden prompt; None when not asked."""
+    """Read the secret from stdin or a hidden prompt; None if none is requested."""
     if args.secret_stdin:
         return _secret_from(sys.stdin)
     if args.no_secret:

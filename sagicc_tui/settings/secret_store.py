@@ -18,7 +18,7 @@ from sagicc_tui.settings.models import Config, SecretBackend
 
 logger = logging.getLogger(__name__)
 
-# Kinds of secret a channel can have; secret_key(name, kind) builds the key.
+# Kinds of secret a channel can have. secret_key(name, kind) builds the key.
 PASSWORD = "password"
 OAUTH_CLIENT_SECRET = "oauth_client_secret"
 OAUTH_REFRESH_TOKEN = "oauth_refresh_token"
@@ -39,14 +39,14 @@ class SecretStoreError(Exception):
 
 @runtime_checkable
 class SecretStore(Protocol):
-    """Key-value storage for secrets; keys come from ``secret_key``."""
+    """Key-value storage for secrets. Keys come from ``secret_key``."""
 
     def get(self, key: str) -> str | None: ...
 
     def set(self, key: str, value: str) -> None: ...
 
     def delete(self, key: str) -> None:
-        """Remove ``key``; a missing key is not an error."""
+        """Remove ``key``. A missing key is not an error."""
         ...
 
 
@@ -221,7 +221,7 @@ def keyring_usable(backend: Any = None) -> bool:
             return False
         return float(backend.priority) > 0
     except Exception as error:
-        # Backends probe D-Bus and the like; any failure means "not usable".
+        # Backends probe D-Bus and the like, so any failure means "not usable".
         logger.info("no usable keyring: %s", error)
         return False
 
