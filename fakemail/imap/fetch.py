@@ -8,6 +8,7 @@ needs it (ENVELOPE, BODYSTRUCTURE, a section other than ``BODY[]``).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fakemail.imap import mime
@@ -181,58 +182,61 @@ def _whole_section(message: Message, item: Item) -> bytes:
     return b"".join(lines) + b"\r\n"
 
 
+_LITERAL_KINDS = frozenset((b"SECTION", b"RFC822", b"RFC822.HEADER", b"RFC822.TEXT"))
+
+
 def render(
-    seq: int, message: Message, items: list[Item], flags: bytes, with_uid: bool
-) -> list[bytes]:
-    """Return the pieces of one ``* seq FETCH (...)`` response."""
-    pieces: list[bytes] = []
+    seq: int,
+    message: Message,
+    items: list[Item],
+    flags: bytes,
+    with_uid: bool,
+    out: list[bytes],
+) -> int:
+    """Append one ``* seq FETCH (...)`` response to ``out``; return its literal bytes.
+
+    Literal data is appended as its own element so that the message bytes
+    are copied only once, when the caller joins a batch of responses.
+    """
+    text = b"* %d FETCH (" % seq
+    separator = b""
     if with_uid:
-        pieces.append(b"UID %d" % message.uid)
+        text += b"UID %d" % message.uid
+        separator = b" "
+    literal_bytes = 0
     for item in items:
-        kind = item.kind
-        if (
-            kind == b"SECTION"
-            or kind == b"RFC822"
-            or kind == b"RFC822.HEADER"
-            or kind == b"RFC822.TEXT"
-        ):
+        if item.kind in _LITERAL_KINDS:
             data = _literal_data(message, item)
-            pieces.append(b"%s {%d}\r\n%s" % (item.key, len(data), data))
-        elif kind == b"UID":
-            if not with_uid:
-                pieces.append(b"UID %d" % message.uid)
-        elif kind == b"FLAGS":
-            pieces.append(b"FLAGS " + flags)
-        elif kind == b"INTERNALDATE":
-            pieces.append(b"INTERNALDATE " + format_date_time(message.internaldate))
-        elif kind == b"RFC822.SIZE":
-            pieces.append(b"RFC822.SIZE %d" % len(message.raw))
-        elif kind == b"ENVELOPE":
-            pieces.append(
-                b"ENVELOPE "
-                + _cached(
-                    message, "envelope", lambda: mime.envelope(mime.structure(message))
-                )
-            )
-        elif kind == b"BODYSTRUCTURE":
-            pieces.append(
-                b"BODYSTRUCTURE "
-                + _cached(
-                    message,
-                    "bodystructure",
-                    lambda: mime.bodystructure(mime.structure(message)),
-                )
-            )
-        elif kind == b"BODY":
-            pieces.append(
-                b"BODY "
-                + _cached(
-                    message,
-                    "body",
-                    lambda: mime.bodystructure(mime.structure(message), extended=False),
-                )
-            )
-    return [b"* %d FETCH (" % seq, b" ".join(pieces), b")\r\n"]
+            out.append(text + separator + b"%s {%d}\r\n" % (item.key, len(data)))
+            out.append(data)
+            literal_bytes += len(data)
+            text = b""
+        elif item.kind != b"UID" or not with_uid:
+            text += separator + _attribute(message, item, flags)
+        separator = b" "
+    out.append(text + b")\r\n")
+    return literal_bytes
+
+
+def _attribute(message: Message, item: Item, flags: bytes) -> bytes:
+    kind = item.kind
+    if kind == b"UID":
+        return b"UID %d" % message.uid
+    if kind == b"FLAGS":
+        return b"FLAGS " + flags
+    if kind == b"INTERNALDATE":
+        return b"INTERNALDATE " + format_date_time(message.internaldate)
+    if kind == b"RFC822.SIZE":
+        return b"RFC822.SIZE %d" % len(message.raw)
+    if kind == b"ENVELOPE":
+        return b"ENVELOPE " + _cached(message, "envelope", mime.envelope)
+    if kind == b"BODYSTRUCTURE":
+        return b"BODYSTRUCTURE " + _cached(message, "bodystructure", mime.bodystructure)
+    return b"BODY " + _cached(message, "body", _body)
+
+
+def _body(part: mime.Part) -> bytes:
+    return mime.bodystructure(part, extended=False)
 
 
 def _literal_data(message: Message, item: Item) -> bytes:
@@ -244,9 +248,9 @@ def _literal_data(message: Message, item: Item) -> bytes:
     return root.header if item.kind == b"RFC822.HEADER" else root.body
 
 
-def _cached(message: Message, key: str, build) -> bytes:
+def _cached(message: Message, key: str, build: Callable[[mime.Part], bytes]) -> bytes:
     value = message.cache.get(key)
     if value is None:
-        value = build()
+        value = build(mime.structure(message))
         message.cache[key] = value
     return value

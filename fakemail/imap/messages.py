@@ -62,9 +62,7 @@ async def fetch(session: Session, tag: bytes, parser: Parser, uid: bool) -> str:
     for index in indexes:
         message = view[index]
         flags = session.flags_of(message) if wants_flags else b""
-        pieces = render(index + 1, message, items, flags, uid)
-        chunk.extend(pieces)
-        size += len(pieces[1])
+        size += render(index + 1, message, items, flags, uid, chunk)
         if size > 1 << 22:
             await session.send(b"".join(chunk))
             chunk, size = [], 0
