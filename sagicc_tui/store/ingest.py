@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sqlite3
 from collections.abc import Collection, Iterable
@@ -163,6 +164,31 @@ def _remember_encoding(
         "UPDATE channels SET encoding = ? WHERE id = ? AND encoding != ?",
         (encoding, channel_id, encoding),
     )
+
+
+def parse_items(
+    items: list[IngestItem], encoding: str, max_message_size: int | None
+) -> list[IngestItem]:
+    """Parse the headers of each item and attach the record, for a process pool.
+
+    A module-level function, so ``ProcessPoolExecutor.submit(parse_items,
+    ...)`` can run it; pass the result to ``ingest``, which then does not
+    parse again. Items without an ``internaldate`` use the parse time as
+    arrival.
+    """
+    return [
+        dataclasses.replace(
+            item,
+            record=parse_message(
+                item.raw,
+                encoding=encoding,
+                arrival=item.internaldate,
+                max_size=max_message_size,
+                with_body=False,
+            ),
+        )
+        for item in items
+    ]
 
 
 def _parse(item: IngestItem, params: IngestParams, moment: datetime) -> MessageRecord:

@@ -86,7 +86,13 @@ class SyncStateMixin(StoreBase):
         ``until`` is when a backing-off channel retries; ``error`` is the
         message shown for ``failed`` and ``sign-in-needed``.
         """
-        state = ChannelStateName(state)
+        try:
+            state = ChannelStateName(state)
+        except ValueError:
+            valid = ", ".join(name.value for name in ChannelStateName)
+            raise ValueError(
+                f"invalid channel state {state!r} for {channel!r}: use one of {valid}"
+            ) from None
         done, total = progress if progress is not None else (None, None)
         if progress is not None and not 0 <= progress[0] <= progress[1]:
             raise ValueError(

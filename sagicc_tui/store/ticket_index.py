@@ -44,6 +44,13 @@ class SqliteTicketIndex:
         ids = sorted(set(ticket_ids))
         if not ids:
             return []
+        if len(ids) == 1:
+            row = self._conn.execute(
+                f"SELECT {_REF_COLUMNS} FROM tickets t"
+                " WHERE t.id = ? AND t.merged_into_id IS NULL",
+                ids,
+            ).fetchone()
+            return [self._ref(row)] if row else []
         marks = ",".join("?" * len(ids))
         rows = self._conn.execute(
             f"SELECT {_REF_COLUMNS} FROM tickets t WHERE t.id IN ({marks})"

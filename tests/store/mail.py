@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sagicc_tui.store import OutboxItem, TicketStore
 
 BASE_TIME = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -33,6 +37,20 @@ def raw_message(
     headers.append('Content-Type: text/plain; charset="utf-8"')
     text = "\r\n".join(headers) + "\r\n" + extra_headers + "\r\n" + body + "\r\n"
     return text.encode("utf-8")
+
+
+def queue_to_ann(
+    store: TicketStore, raw: bytes, ticket_id: int | None, who: str = "alice"
+) -> OutboxItem:
+    """Queue ``raw`` from help@shop.example to ann@example.com."""
+    return store.queue_outgoing(
+        outgoing_channel="smtp",
+        raw=raw,
+        mail_from="help@shop.example",
+        rcpt_to=["ann@example.com"],
+        who=who,
+        ticket_id=ticket_id,
+    )
 
 
 class StepClock:

@@ -11,7 +11,7 @@ from sagicc_tui.store.bodies import index_pending_bodies, pending_body_count
 from sagicc_tui.store.ingest import IngestCursor, IngestParams, ingest
 from sagicc_tui.tickets.index import Action
 from sagicc_tui.tickets.message_id import make_message_id
-from tests.store.mail import raw_message
+from tests.store.mail import queue_to_ann, raw_message
 
 
 def message_count(store: TicketStore) -> int:
@@ -213,14 +213,7 @@ def test_our_signed_reply_threads_answer_back(store: TicketStore) -> None:
         in_reply_to="a@x",
         minutes=30,
     )
-    store.queue_outgoing(
-        outgoing_channel="smtp",
-        raw=reply,
-        mail_from="help@shop.example",
-        rcpt_to=["ann@example.com"],
-        who="operator",
-        ticket_id=ticket_id,
-    )
+    queue_to_ann(store, reply, ticket_id)
 
     # The customer answers our reply only; no other header links it.
     answer = raw_message(
@@ -251,14 +244,7 @@ def test_copy_of_our_reply_from_sent_folder_is_duplicate(store: TicketStore) -> 
     reply = raw_message(
         ours, sender="Support <help@shop.example>", to="ann@example.com", minutes=3
     )
-    store.queue_outgoing(
-        outgoing_channel="smtp",
-        raw=reply,
-        mail_from="help@shop.example",
-        rcpt_to=["ann@example.com"],
-        who="operator",
-        ticket_id=ticket_id,
-    )
+    queue_to_ann(store, reply, ticket_id)
 
     results = ingest(store, params, [reply])
 
