@@ -42,40 +42,11 @@ from sagicc_tui.settings import (
     save_config,
     secret_key,
 )
+from sagicc_tui.settings.descriptions import FIELD_HELP
 from sagicc_tui.settings.validation import FIELD_PARSERS
 
 logger = logging.getLogger(__name__)
 
-# Help for each setting flag: what it sets and in what unit.
-FIELD_HELP: dict[str, str] = {
-    "host": "server host name or IP address",
-    "port": "server port (1-65535); a preset or --encryption fills it when omitted",
-    "encryption": "ssl (implicit TLS), starttls or none",
-    "validate_certificates": "check the server certificate and host name (default)",
-    "ca_file": "PEM file of an extra CA to trust (for a private CA)",
-    "username": "login name, usually the mailbox address",
-    "auth": "password (also an app password) or oauth",
-    "oauth_client_id": "client id of your own registered OAuth app",
-    "oauth_tenant": 'Microsoft tenant (default "common")',
-    "folder": "IMAP folder to read (default INBOX)",
-    "encoding": "character encoding for undeclared 8-bit text (default utf-8)",
-    "grouping": "none, customer, subject or thread",
-    "reopen_window_days": "days after closing in which new mail reopens a ticket",
-    "import_existing": 'existing mail to import: all, none, "14d" or "2026-01-31"',
-    "after_import": "leave, seen, move or delete imported mail",
-    "move_to_folder": "target folder when --after-import move",
-    "poll_interval": "seconds between checks when the server has no IDLE",
-    "max_message_size": 'largest message fetched whole, e.g. "25MB" (MiB)',
-    "blocked_senders": "comma-separated addresses whose mail opens no ticket",
-    "blocked_domains": "comma-separated domains whose mail opens no ticket",
-    "acknowledge_new_tickets": "send an acknowledgement for each new ticket",
-    "outgoing_channel": "outgoing channel that sends this channel's replies",
-    "sender_address": "From address of replies",
-    "sender_name": "From display name of replies",
-    "signature": "signature text appended to replies (\\n for a line break)",
-    "save_to_sent": "save a copy of each reply in the IMAP Sent folder",
-    "sent_folder": 'IMAP folder for copies of replies (default "Sent")',
-}
 SECRET_KINDS_BY_FLAG = {
     "password": PASSWORD,
     "client-secret": OAUTH_CLIENT_SECRET,

@@ -24,9 +24,13 @@ from sagicc_tui.settings import (
     FileSecretStore,
     Grouping,
     ImportExisting,
+    IncomingChannel,
+    OutgoingChannel,
     load_config,
     secret_key,
 )
+from sagicc_tui.settings.descriptions import FIELD_HELP
+from sagicc_tui.settings.validation import FIELD_PARSERS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -426,3 +430,17 @@ def test_subprocess_error_has_no_traceback(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         'sagicc channels: no channel named "x" (channels: none yet)'
     ]
+
+
+def test_every_setting_has_flag_and_help(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fields = set(FIELD_PARSERS[IncomingChannel]) | set(FIELD_PARSERS[OutgoingChannel])
+    fields -= {"name", "provider"}
+    assert set(FIELD_HELP) == fields
+
+    with pytest.raises(SystemExit):
+        main(["channels", "add", "--help"])
+    help_text = capsys.readouterr().out
+    for name in fields:
+        assert "--" + name.replace("_", "-") in help_text
