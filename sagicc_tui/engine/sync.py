@@ -156,7 +156,7 @@ class ChannelSync:
             channel.port,
             str(channel.encryption),
             validate_certificates=channel.validate_certificates,
-            ca_file=self.ca_file,
+            ca_file=channel.ca_file or self.ca_file or None,
             timeout=self.timeout,
         )
         client = ImapClient(endpoint)

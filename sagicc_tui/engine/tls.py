@@ -14,6 +14,7 @@ _SELF_SIGNED_IN_CHAIN = 19
 _UNKNOWN_ISSUER = 20
 _UNKNOWN_ISSUER_LEAF = 21
 _HOSTNAME_MISMATCH = 62
+_IP_ADDRESS_MISMATCH = 64
 
 _TRUST_OFF_ADVICE = (
     "Turn certificate validation off for this channel only if you administer "
@@ -84,7 +85,7 @@ def _certificate_error(
     elif code in {_UNKNOWN_ISSUER, _UNKNOWN_ISSUER_LEAF}:
         cause = "the server's certificate is signed by an unknown authority"
         fix = "Add the signing CA file to the channel settings. " + _TRUST_OFF_ADVICE
-    elif code == _HOSTNAME_MISMATCH:
+    elif code in {_HOSTNAME_MISMATCH, _IP_ADDRESS_MISMATCH}:
         cause = f"the server's certificate is not valid for the host name {host}"
         fix = "Use the host name the certificate was issued for. " + _TRUST_OFF_ADVICE
     else:
