@@ -105,8 +105,11 @@ class SagiccApp(App[str | None]):
         else:
             for change in created:
                 self.notify(change.summary or "New ticket", title="New ticket")
-        for change in answered[:3]:
-            self.notify(change.summary or "A customer answered", title="Answer")
+        if len(answered) > 2:
+            self.notify(f"{len(answered)} answers on existing tickets", title="Answers")
+        else:
+            for change in answered:
+                self.notify(change.summary or "A customer answered", title="Answer")
 
     # Errors
 

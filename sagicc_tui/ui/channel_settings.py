@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import enum
-import importlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -51,6 +51,7 @@ LABELS = {
     "port": "Port",
     "encryption": "Encryption",
     "validate_certificates": "Validate certificates",
+    "ca_file": "CA file",
     "username": "Username",
     "auth": "Sign-in",
     "oauth_client_id": "OAuth client id",
@@ -263,25 +264,46 @@ class ChannelSettings:
         except ValueError as error:
             on_step(StepResult("check settings", False, str(error)))
             return False
-        secrets = dict(values)
-        for secret in SECRET_FIELDS:
-            if not secrets.get(secret):
-                secrets[secret] = (
-                    self.secrets().get(secret_key(channel.name, secret)) or ""
-                )
-        run = self._connection_test or _engine_connection_test()
-        if run is None:
-            on_step(StepResult("connection test", False, "not available in this build"))
-            return False
+        typed = {
+            secret_key(channel.name, name): values[name]
+            for name in SECRET_FIELDS
+            if values.get(name)
+        }
+        secrets = OverlaySecrets(typed, self.secrets())
+        run = self._connection_test or run_engine_connection_test
         return bool(run(channel, secrets, on_step))
 
 
-def _engine_connection_test() -> Callable[..., bool] | None:
-    """Return the engine's connection test adapted to form steps, if installed."""
-    try:
-        module = importlib.import_module("sagicc_tui.engine.conntest")
-    except ModuleNotFoundError:
-        return None
-    # TODO: adapt once the engine's conntest API is fixed; until then the
-    # function is called with (channel, secrets, on_step) as documented.
-    return getattr(module, "run_connection_test_sync", None)
+class OverlaySecrets:
+    """Secrets typed in a form, in front of the stored ones; writes nothing."""
+
+    def __init__(self, typed: dict[str, str], stored: SecretStore) -> None:
+        self.typed = typed
+        self.stored = stored
+
+    def get(self, key: str) -> str | None:
+        return self.typed.get(key) or self.stored.get(key)
+
+    def set(self, key: str, value: str) -> None:
+        self.typed[key] = value
+
+    def delete(self, key: str) -> None:
+        self.typed.pop(key, None)
+
+
+def run_engine_connection_test(
+    channel: Channel, secrets: SecretStore, on_step: Callable[[StepResult], None]
+) -> bool:
+    """Run the engine's connection test on a private event loop (blocking)."""
+    from sagicc_tui.engine.conntest import run_connection_test
+
+    def report(step: Any) -> None:
+        words = [
+            step.detail,
+            step.server_text and f"server: {step.server_text}",
+            step.fix,
+        ]
+        on_step(StepResult(step.name, step.passed, " · ".join(w for w in words if w)))
+
+    result = asyncio.run(run_connection_test(channel, secrets, on_step=report))
+    return result.passed

@@ -51,7 +51,9 @@ class ComposeScreen(Screen[None]):
 
     BINDINGS = [
         Binding("ctrl+s", "review", "Review and send", id="compose.review"),
-        Binding("ctrl+e", "external_editor", "Edit in $EDITOR", id="compose.editor"),
+        # ctrl+e moves to the end of a line in text fields, so the editor key
+        # is ctrl+o ("open").
+        Binding("ctrl+o", "external_editor", "Edit in $EDITOR", id="compose.editor"),
         Binding("ctrl+t", "attach", "Attach file", id="compose.attach"),
         Binding("escape", "abort", "Abort", id="compose.abort"),
     ]
@@ -86,7 +88,9 @@ class ComposeScreen(Screen[None]):
     def _show_attachments(self) -> None:
         names = ", ".join(str(p) for p in self.draft.attachments)
         self.query_one("#compose-attachments", Static).update(
-            f"Attachments: {names}" if names else "No attachments (ctrl+t adds one)"
+            f"Attachments: {names}"
+            if names
+            else "No attachments (ctrl+t adds one, ctrl+o edits in $EDITOR)"
         )
 
     def action_review(self) -> None:
