@@ -2,32 +2,25 @@
 
 from __future__ import annotations
 
-import email
 import io
 import logging
-import re
 from email.generator import BytesGenerator
 from email.message import Message
-from email.policy import compat32
 
 from sagicc_tui.mail.charsets import decode_bytes, decode_fallback
-from sagicc_tui.mail.headers import decode_header_text, parse_message_id, split_headers
+from sagicc_tui.mail.enclosed import (
+    MESSAGE_TYPES,
+    apply_enclosed_ids,
+    collect_enclosed_ids,
+    load_message,
+    payload_bytes,
+)
+from sagicc_tui.mail.headers import decode_header_text
 from sagicc_tui.mail.html_text import html_to_text
 from sagicc_tui.mail.params import Parameter, parse_parameters
-from sagicc_tui.mail.record import Attachment, MessageKind, MessageRecord, RecordFlag
+from sagicc_tui.mail.record import Attachment, MessageRecord, RecordFlag
 
 logger = logging.getLogger(__name__)
-
-# Parts that carry a whole message or only its header block (RFC 3462, 6533).
-_MESSAGE_TYPES = frozenset({"message/rfc822", "message/global"})
-_HEADER_TYPES = frozenset({"text/rfc822-headers", "message/global-headers"})
-_QUOTED_MESSAGE_ID = re.compile(r"(?im)^[ \t>]*message-id:[ \t]*(<[^<>\r\n]+>)")
-
-
-def _load(raw: bytes) -> Message:
-    # compat32 is about four times faster than email.policy.default and keeps
-    # header values as written, which the decoders here need.
-    return email.message_from_bytes(raw, policy=compat32)
 
 
 def _disposition(part: Message) -> str:
@@ -74,7 +67,7 @@ def _is_attachment(part: Message) -> bool:
 def _select_body_parts(part: Message) -> list[Message]:
     """Return the parts that make up the readable body, plain text preferred."""
     content_type = part.get_content_type()
-    if content_type in _MESSAGE_TYPES or _is_attachment(part):
+    if content_type in MESSAGE_TYPES or _is_attachment(part):
         return []
     if content_type.startswith("text/"):
         return [part] if content_type in ("text/plain", "text/html") else []
@@ -108,14 +101,8 @@ def _charset(part: Message) -> str | None:
     return found.value if found is not None and found.value else None
 
 
-def _payload_bytes(part: Message) -> bytes:
-    """Return the decoded payload of a leaf part (empty if there is none)."""
-    payload = part.get_payload(decode=True)
-    return payload if isinstance(payload, bytes) else b""
-
-
 def _part_text(part: Message, channel: str, flags: set[RecordFlag]) -> str:
-    text = decode_bytes(_payload_bytes(part), _charset(part), channel, flags)
+    text = decode_bytes(payload_bytes(part), _charset(part), channel, flags)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if part.get_content_type() == "text/html":
         return html_to_text(text)
@@ -135,7 +122,7 @@ def _message_bytes(part: Message, linesep: str) -> bytes:
     """
     payload = part.get_payload()
     if not isinstance(payload, list):
-        return _payload_bytes(part)
+        return payload_bytes(part)
     buffer = io.BytesIO()
     generator = BytesGenerator(buffer, mangle_from_=False, maxheaderlen=0)
     for inner in payload:
@@ -147,20 +134,6 @@ def _descendants(part: Message) -> set[int]:
     return {id(sub) for sub in part.walk() if sub is not part}
 
 
-def _enclosed_message_id(
-    part: Message, channel: str, flags: set[RecordFlag]
-) -> str | None:
-    content_type = part.get_content_type()
-    if content_type in _HEADER_TYPES:
-        headers = split_headers(_payload_bytes(part) + b"\n\n")
-        return parse_message_id(headers.first("message-id"), channel, flags)
-    payload = part.get_payload()
-    if isinstance(payload, list) and payload and isinstance(payload[0], Message):
-        value = payload[0].get("message-id")
-        return parse_message_id(None if value is None else str(value), channel, flags)
-    return None
-
-
 def _attachment(
     part: Message, index: int, linesep: str, flags: set[RecordFlag], channel: str
 ) -> Attachment:
@@ -168,7 +141,7 @@ def _attachment(
     if content_type.startswith("message/"):
         size = len(_message_bytes(part, linesep))
     else:
-        size = len(_payload_bytes(part))
+        size = len(payload_bytes(part))
     content_id = part.get("content-id")
     if content_id is not None:
         content_id = str(content_id).strip().strip("<>").strip() or None
@@ -198,17 +171,6 @@ def _alternative_text_ids(message: Message) -> set[int]:
     return found
 
 
-def _quoted_message_ids(raw: bytes) -> list[str]:
-    """Return Message-IDs quoted in a message body, for bounces without a part.
-
-    Plain-text bounces (qmail, older Exchange) quote the returned headers in
-    the text, and a broken boundary can hide a text/rfc822-headers part, so
-    the undecoded body is searched. Base64-encoded text is not searched.
-    """
-    body = raw[split_headers(raw).body_offset :].decode("latin-1")
-    return [found.strip("<>").strip() for found in _QUOTED_MESSAGE_ID.findall(body)]
-
-
 def _collect(record: MessageRecord, message: Message, channel: str) -> None:
     """Fill body text, attachments and enclosed Message-IDs from a parsed tree."""
     flags = record.flags
@@ -219,7 +181,6 @@ def _collect(record: MessageRecord, message: Message, channel: str) -> None:
 
     linesep = _linesep(record.raw)
     inside_enclosed: set[int] = set()
-    enclosed_ids: list[str] = []
     record.attachments = []
     for index, part in enumerate(message.walk()):
         if id(part) in inside_enclosed or id(part) in body_ids:
@@ -228,22 +189,11 @@ def _collect(record: MessageRecord, message: Message, channel: str) -> None:
         if content_type.startswith("multipart/"):
             continue
         if content_type.startswith("message/"):
-            # The email package parses message/rfc822 parts, and also the
-            # status blocks of message/delivery-status, into sub-messages.
+            # An enclosed message is one attachment, not one per inner part.
             inside_enclosed |= _descendants(part)
-        if content_type in _MESSAGE_TYPES or content_type in _HEADER_TYPES:
-            found = _enclosed_message_id(part, channel, flags)
-            if found:
-                enclosed_ids.append(found)
         record.attachments.append(_attachment(part, index, linesep, flags, channel))
 
-    if record.kind is not MessageKind.BOUNCE:
-        record.forwarded_message_ids = list(dict.fromkeys(enclosed_ids))
-        return
-    if not enclosed_ids:
-        enclosed_ids = _quoted_message_ids(record.raw)
-    merged = dict.fromkeys([*record.returned_message_ids, *enclosed_ids])
-    record.returned_message_ids = [i for i in merged if i != record.message_id]
+    apply_enclosed_ids(record, collect_enclosed_ids(message, channel, flags))
 
 
 def parse_body(record: MessageRecord, encoding: str = "utf-8") -> None:
@@ -264,7 +214,7 @@ def parse_body(record: MessageRecord, encoding: str = "utf-8") -> None:
         return
 
     try:
-        _collect(record, _load(record.raw), encoding)
+        _collect(record, load_message(record.raw), encoding)
     except Exception:
         # The headers are already usable; a body the email package or this
         # module cannot handle must not lose the message.
@@ -281,11 +231,11 @@ def attachment_bytes(raw: bytes, part_index: int) -> bytes:
     Raises IndexError when the message has no such part. A message/rfc822
     part returns the enclosed message (regenerated, see ``_message_bytes``).
     """
-    message = _load(raw)
+    message = load_message(raw)
     for index, part in enumerate(message.walk()):
         if index != part_index:
             continue
         if part.get_content_type().startswith("message/"):
             return _message_bytes(part, _linesep(raw))
-        return _payload_bytes(part)
+        return payload_bytes(part)
     raise IndexError(f"message has no MIME part {part_index}; see the attachment list")

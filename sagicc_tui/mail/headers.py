@@ -13,10 +13,13 @@ from sagicc_tui.mail.record import Address, RecordFlag
 
 # Field names are printable ASCII without colon or space (RFC 5322 ftext).
 _FIELD_NAME = re.compile(r"[!-9;-~]+")
+_FOLDING = re.compile(r"\r?\n(?=[ \t])")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?]*)\?=")
 # A bracketed id (inner whitespace is folding damage and is removed) or a
 # bare token with "@", as some mailers write ids without brackets.
 _MESSAGE_ID_TOKEN = re.compile(r"<([^<>]*)>|([^\s<>,;()]+@[^\s<>,;()]+)")
+# Characters that make an address list need the full tokenizer.
+_SPECIAL_IN_LISTS = ('"', "(", ":", ";", "\\")
 _COMMENT = re.compile(r"\([^()]*\)")
 
 # Dates before this year come from broken clocks (epoch zero, year 0001).
@@ -75,19 +78,13 @@ def split_headers(raw: bytes) -> HeaderBlock:
     block = HeaderBlock(body_offset=body_start)
     text = raw[:head_end].decode("ascii", "surrogateescape")
 
-    folded: list[tuple[str, list[str]]] = []
-    current: list[str] | None = None
+    # Unfolding removes only the line breaks; the folding whitespace stays.
+    # A continuation line with nothing to continue is kept as its own line.
+    text = _FOLDING.sub("", text)
     for number, line in enumerate(text.split("\n")):
         line = line.removesuffix("\r")
         if not line:
             continue
-        if line[0] in " \t":
-            if current is None:
-                block.malformed = True
-            else:
-                current.append(line)
-            continue
-
         if number == 0 and (line.startswith("From ") or line.startswith(">From ")):
             continue
 
@@ -95,15 +92,8 @@ def split_headers(raw: bytes) -> HeaderBlock:
         name = name.rstrip(" \t")
         if not colon or not _FIELD_NAME.fullmatch(name):
             block.malformed = True
-            current = None
             continue
-
-        current = [value.lstrip(" \t")]
-        folded.append((name.lower(), current))
-
-    # Unfolding removes only the line breaks; the folding whitespace stays.
-    for name, lines in folded:
-        block.fields.setdefault(name, []).append("".join(lines).strip())
+        block.fields.setdefault(name.lower(), []).append(value.strip())
     return block
 
 
@@ -171,6 +161,9 @@ def decode_header_text(value: str, channel: str, flags: set[RecordFlag]) -> str:
 
 def _split_address_list(value: str) -> list[str]:
     """Split at top-level commas and semicolons; drop group names before a colon."""
+    if not any(char in value for char in _SPECIAL_IN_LISTS):
+        return [item.strip() for item in value.split(",") if item.strip()]
+
     items: list[str] = []
     current: list[str] = []
     in_quote = in_angle = escaped = False
@@ -228,6 +221,13 @@ def _read_delimited(text: str, start: int, close: str) -> tuple[str, int]:
 
 def _parse_mailbox(item: str) -> tuple[str, str]:
     """Return (display name, address) for one mailbox, tolerating bad syntax."""
+    if '"' not in item and "(" not in item and item.count("<") == 1:
+        # The common "Name <addr>" form needs no character loop.
+        name, _, rest = item.partition("<")
+        addr, _, after = rest.partition(">")
+        if ":" not in addr:
+            return " ".join(f"{name} {after}".split()), "".join(addr.split())
+
     name_parts: list[str] = []
     comments: list[str] = []
     angle: str | None = None

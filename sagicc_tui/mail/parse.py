@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from sagicc_tui.mail.body import parse_body
 from sagicc_tui.mail.classify import classify, is_list_mail
+from sagicc_tui.mail.enclosed import find_enclosed_ids, may_enclose_messages
 from sagicc_tui.mail.headers import (
     HeaderBlock,
     decode_header_text,
@@ -150,8 +151,10 @@ def parse_message(
     when ``raw`` holds only the headers of a large message (an IMAP fetch of
     the header part); the default is ``len(raw)``. A message over
     ``max_size`` gets ``OVERSIZE`` and its body is not parsed. With
-    ``with_body=False`` only headers are read; :func:`parse_body` fills the
-    rest later. Input without a single header field is ``UNPARSEABLE``.
+    ``with_body=False`` only headers are read, except that bounces and mail
+    with an enclosed message part get their returned or forwarded
+    Message-IDs, which grouping needs; :func:`parse_body` fills the rest
+    later. Input without a single header field is ``UNPARSEABLE``.
     """
     arrival_utc = _arrival_utc(arrival)
     try:
@@ -167,7 +170,19 @@ def parse_message(
         return record
     if with_body:
         parse_body(record, encoding=encoding)
+    elif RecordFlag.UNPARSEABLE not in record.flags and may_enclose_messages(record):
+        _find_enclosed_ids(record, encoding)
     return record
+
+
+def _find_enclosed_ids(record: MessageRecord, encoding: str) -> None:
+    try:
+        find_enclosed_ids(record, encoding)
+    except Exception:
+        # The ids only add links; the record is complete without them.
+        logger.warning(
+            "enclosed ids of %s could not be read", record.message_id, exc_info=True
+        )
 
 
 def _parse_headers(

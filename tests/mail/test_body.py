@@ -126,14 +126,25 @@ def test_headers_only_then_body_pass() -> None:
 
     assert record.body_parsed is False
     assert record.body_text == ""
-    assert record.forwarded_message_ids == []
+    assert record.attachments == []
     assert record.subject == "Fwd: my complaint"
+    # Grouping needs the forwarded original's id before the body pass.
+    assert record.forwarded_message_ids == ["original-9@customer.example"]
 
     parse_body(record)
 
     assert record.body_parsed is True
     assert record.forwarded_message_ids == ["original-9@customer.example"]
     assert record.body_text == "Please look at the message below."
+    assert len(record.attachments) == 1
+
+
+def test_headers_pass_skips_plain_mail_structure() -> None:
+    raw = fixture_bytes("rfc2231-names.eml")
+    record = parse_message(raw, with_body=False)
+
+    assert record.forwarded_message_ids == []
+    assert record.attachments == []
 
 
 def test_body_pass_uses_channel_encoding() -> None:

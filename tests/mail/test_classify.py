@@ -99,12 +99,22 @@ def test_bounce_with_rfc822_headers() -> None:
     ]
 
 
-def test_bounce_kind_known_from_headers_alone() -> None:
-    record = parse_message(fixture_bytes("bounce-dsn-headers.eml"), with_body=False)
+@pytest.mark.parametrize(
+    ("name", "returned"),
+    [
+        ("bounce-dsn-headers.eml", "our-reply-6@helpdesk.example"),
+        ("bounce-dsn-rfc822.eml", "our-reply-5@helpdesk.example"),
+        ("bounce-plain-text.eml", "our-reply-7@helpdesk.example"),
+    ],
+)
+def test_headers_pass_finds_returned_id(name: str, returned: str) -> None:
+    record = parse_message(fixture_bytes(name), with_body=False)
 
-    # The returned id is in the body, so it appears only after the body pass.
+    # Grouping runs on the headers pass, so bounces get their ids there.
     assert record.kind is MessageKind.BOUNCE
-    assert record.returned_message_ids == []
+    assert record.returned_message_ids == [returned]
+    assert record.body_parsed is False
+    assert record.body_text == ""
 
 
 def test_plain_text_bounce_quotes_returned_id() -> None:
