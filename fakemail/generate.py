@@ -119,8 +119,10 @@ class GeneratorSpec:
             "Content-Transfer-Encoding: 8bit",
         ]
         words = ["Hello,", f"this is {first} about the {product}."]
-        while sum(len(word) + 1 for word in words) < self.body_bytes:
+        size = sum(len(word) + 1 for word in words)
+        while size < self.body_bytes:
             words.append(rng.choice(("déjà", "please", "still", "broken", "merci")))
+            size += len(words[-1]) + 1
         lines = [" ".join(words[i : i + 12]) for i in range(0, len(words), 12)]
         text = "\r\n".join(headers) + "\r\n\r\n" + "\r\n".join(lines) + "\r\n"
         return text.encode(charset, "replace")

@@ -83,6 +83,7 @@ class ListenerSpec:
     login_disabled_before_tls: bool = False
     require_starttls: bool = False
     auth_required: bool = False
+    deliver_local: bool = False
 
 
 @dataclass(frozen=True)

@@ -188,11 +188,14 @@ def _read_listener(table: Table) -> ListenerSpec:
         login_disabled_before_tls=table.boolean("login_disabled_before_tls", False),
         require_starttls=table.boolean("require_starttls", False),
         auth_required=table.boolean("auth_required", False),
+        deliver_local=table.boolean("deliver_local", False),
     )
     if listener.require_starttls and encryption != "starttls":
         raise table.error(
             "require_starttls", "only a starttls listener can require STARTTLS"
         )
+    if listener.deliver_local and protocol != "smtp":
+        raise table.error("deliver_local", "only SMTP listeners deliver mail")
     if listener.login_disabled_before_tls and protocol != "imap":
         raise table.error("login_disabled_before_tls", "only IMAP listeners use it")
     table.finish()

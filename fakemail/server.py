@@ -16,7 +16,7 @@ from fakemail.accounts import Account, Accounts, TokenStatus
 from fakemail.clock import Clock, RealClock
 from fakemail.faults import FaultPlan
 from fakemail.mailstore import MailStore
-from fakemail.outbox import Outbox
+from fakemail.outbox import Outbox, OutboxRecord
 from fakemail.responders import Responders
 from fakemail.scenario import ListenerSpec, Scenario, load_scenario
 from fakemail.smtp import SMTPServer
@@ -120,6 +120,8 @@ class FakeMail:
         self.responders = Responders(
             self.scenario.responders, self.outbox, self.clock, self._deliver_answer
         )
+        self.outbox.unsubscribe(self._deliver_local)
+        self.outbox.subscribe(self._deliver_local)
         self.timeline = Timeline(
             events=self.scenario.timeline,
             clock=self.clock,
@@ -184,6 +186,23 @@ class FakeMail:
         for name, server in self._servers.items():
             if listener is None or name == listener:
                 server.drop_connections()
+
+    def deliver_outgoing(
+        self,
+        record_id: str,
+        account: str,
+        folder: str = "INBOX",
+        name: str | None = None,
+    ) -> int:
+        """Deliver the accepted SMTP message ``record_id`` into a mailbox.
+
+        The message is filed under ``name`` (default ``outbox-<id>``) so
+        timeline steps and expectations can refer to it; returns its UID.
+        """
+        record = self.outbox.get(record_id)
+        return self.messages.deliver(
+            name or f"outbox-{record.id}", account, folder, record.raw
+        )
 
     def endpoint(self, channel: str) -> Endpoint:
         """Return the address and credentials a channel of the scenario uses."""
@@ -302,6 +321,17 @@ class FakeMail:
                         (),
                         generated.internaldate,
                     )
+
+    def _deliver_local(self, record: OutboxRecord) -> None:
+        # Mail between accounts of the scenario lands in the recipient's
+        # INBOX when the listener that accepted it has deliver_local set.
+        if not self.scenario.listener(record.listener).deliver_local:
+            return
+        for recipient in record.rcpt_tos:
+            account = self.accounts.get(recipient)
+            if account is not None:
+                name = f"outbox-{record.id}-{account.username}"
+                self.messages.deliver(name, account.username, "INBOX", record.raw)
 
     def _deliver_answer(self, name: str, account: str, folder: str, raw: bytes) -> None:
         self.messages.deliver(name, account, folder, raw, (), self._now_date())

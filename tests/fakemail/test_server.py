@@ -11,7 +11,7 @@ from email.message import EmailMessage
 
 from fakemail.clock import SteppedClock
 from fakemail.server import FakeMail
-from tests.fakemail.conftest import SCENARIOS
+from tests.fakemail.conftest import SCENARIOS, write_scenario
 
 BASIC = SCENARIOS / "basic"
 
@@ -131,3 +131,111 @@ async def test_endpoint_and_info(fakemail_server) -> None:
     assert all(listener["port"] for listener in info["listeners"])
     assert info["accounts"][0]["username"] == "support@example.test"
     assert info["ca_path"] == str(server.ca_path)
+
+
+def _send(server: FakeMail, to: str, subject: str, in_reply_to: str) -> None:
+    endpoint = server.endpoint("Demo SMTP")
+    reply = EmailMessage()
+    reply["From"] = "Demo Support <support@demo.example>"
+    reply["To"] = to
+    reply["Subject"] = subject
+    reply["Message-ID"] = f"<reply.{to.split()[0].lower()}@demo.example>"
+    reply["In-Reply-To"] = in_reply_to
+    reply.set_content("We are on it.")
+    context = server.tls.client_context()
+    with smtplib.SMTP_SSL(endpoint.host, endpoint.port, context=context) as client:
+        client.login(endpoint.username, str(endpoint.secret))
+        client.send_message(reply)
+
+
+async def test_demo_mail_arrives_and_customers_answer(fakemail_server) -> None:
+    clock = SteppedClock()
+    server = await fakemail_server(SCENARIOS / "demo", clock=clock)
+    store = server.mailstore
+
+    def counts() -> dict[str, int]:
+        return {
+            account.username.split("@")[0]: len(
+                store.messages(account.username, "INBOX")
+            )
+            for account in server.scenario.accounts
+        }
+
+    assert counts() == {"support": 5, "sales": 2, "billing": 3, "alerts": 3}
+    await clock.advance(230)
+    assert counts() == {"support": 10, "sales": 6, "billing": 5, "alerts": 5}
+    assert all(step.error is None for step in server.timeline.fired)
+
+    lena_id = server.messages.message_id("s02-lena-followup")
+    await asyncio.to_thread(
+        _send,
+        server,
+        "Lena Fischer <lena.fischer@web-mail.example>",
+        "Re: Router verliert ständig die Verbindung [#1]",
+        str(lena_id),
+    )
+    await asyncio.to_thread(
+        _send,
+        server,
+        "Tom Baker <tom.baker@northwind.example>",
+        "RE: VPN client crashes on start [#2]",
+        str(server.messages.message_id("s04-tom-outlook-reply")),
+    )
+    await asyncio.sleep(0)
+    await clock.advance(45)
+
+    names = sorted(answer.name for answer in server.responders.answers)
+    assert names == ["lena-thanks", "tom-auto-reply"]
+    auto = email.message_from_bytes(
+        server.messages.get("tom-auto-reply").message.raw,
+        policy=email.policy.default,
+    )
+    assert auto["Subject"] == "Automatic reply: RE: VPN client crashes on start [#2]"
+    assert auto["Auto-Submitted"] == "auto-replied"
+    thanks = server.messages.get("lena-thanks")
+    assert thanks.user == "support@demo.example"
+    parsed = email.message_from_bytes(thanks.message.raw, policy=email.policy.default)
+    assert parsed["Subject"] == "Re: Router verliert ständig die Verbindung [#1]"
+    assert parsed["From"] == "Lena Fischer <lena.fischer@web-mail.example>"
+    assert counts()["support"] == 12
+
+
+LOCAL_SCENARIO = """
+[[accounts]]
+username = "agent@example.test"
+password = "agent-password"
+
+[[accounts]]
+username = "team@example.test"
+password = "team-password"
+
+[[listeners]]
+name = "smtp"
+protocol = "smtp"
+encryption = "none"
+deliver_local = true
+"""
+
+
+async def test_local_recipients_get_mail(fakemail_server, tmp_path) -> None:
+    path = write_scenario(tmp_path / "local", LOCAL_SCENARIO)
+    server = await fakemail_server(path, clock=SteppedClock())
+
+    def send() -> None:
+        with smtplib.SMTP("127.0.0.1", server.ports["smtp"], timeout=5) as client:
+            client.sendmail(
+                "agent@example.test",
+                ["TEAM@example.test", "customer@example.org"],
+                b"Subject: copy\r\nMessage-ID: <copy@example.test>\r\n\r\nhi\r\n",
+            )
+
+    await asyncio.to_thread(send)
+
+    [record] = server.outbox.records()
+    [delivered] = server.mailstore.messages("team@example.test", "INBOX")
+    assert delivered.raw == record.raw
+    assert server.mailstore.messages("agent@example.test", "INBOX") == []
+
+    uid = server.deliver_outgoing(record.id, "agent@example.test", "Sent")
+    assert uid == 1
+    assert server.messages.message_id(f"outbox-{record.id}") == "<copy@example.test>"
