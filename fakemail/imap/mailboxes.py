@@ -62,6 +62,8 @@ async def _select(session: Session, parser: Parser, *, readonly: bool) -> str:
     if session.selected is not None:
         session.unselect()
         await session.send_line("* OK [CLOSED] Previous mailbox closed.")
+    if not session.store.has_folder(session.user or "", name):
+        raise CommandError("NO", f"Mailbox does not exist: {name}")
     folder = _folder(session, name)
     session.select(folder.name, readonly)
     keywords = sorted(
@@ -253,7 +255,8 @@ async def status(session: Session, tag: bytes, parser: Parser, uid: bool) -> str
     }
     if session.selected == folder.name:
         values["RECENT"] = len(session.recent)
-    body = " ".join(f"{item} {values[item]}" for item in items)
+    # Dovecot 2.3 answers in this fixed order, whatever the request's order.
+    body = " ".join(f"{item} {values[item]}" for item in _STATUS_ITEMS if item in items)
     await session.send_line(
         b"* STATUS " + wire_name(folder.name) + f" ({body})".encode()
     )

@@ -53,7 +53,8 @@ async def fetch(session: Session, tag: bytes, parser: Parser, uid: bool) -> str:
                 origin=session,
             )
             if not wants_flags:
-                items = items + [fetching.Item(kind=b"FLAGS", key=b"FLAGS")]
+                # Dovecot 2.3 puts the implied FLAGS first; clients accept any order.
+                items = [fetching.Item(kind=b"FLAGS", key=b"FLAGS"), *items]
                 wants_flags = True
     view = session.view
     render = fetching.render
@@ -100,7 +101,8 @@ async def store(session: Session, tag: bytes, parser: Parser, uid: bool) -> str:
     )
     if not silent:
         for index in indexes:
-            await session.send(session.flags_response(index + 1, session.view[index]))
+            message = session.view[index]
+            await session.send(session.flags_response(index + 1, message, uid=uid))
     return ("UID " if uid else "") + "Store completed."
 
 
@@ -151,7 +153,15 @@ def _copyuid(pairs: list[tuple[int, int]], uidvalidity: int) -> str:
 
 
 def _uid_set(pairs: list[tuple[int, int]], column: int) -> str:
-    return ",".join(str(pair[column]) for pair in pairs)
+    """Return one column of ``pairs`` as a compact sequence set such as 1:3,7."""
+    ranges: list[list[int]] = []
+    for pair in pairs:
+        value = pair[column]
+        if ranges and value == ranges[-1][1] + 1:
+            ranges[-1][1] = value
+        else:
+            ranges.append([value, value])
+    return ",".join(str(a) if a == b else f"{a}:{b}" for a, b in ranges)
 
 
 async def search(session: Session, tag: bytes, parser: Parser, uid: bool) -> str:

@@ -172,14 +172,18 @@ def _date_key(
     return matches
 
 
+# Dovecot 2.3 dates a message without a valid Date header at the Unix epoch.
+_NO_DATE = date(1970, 1, 1)
+
+
 def _sent_date(message: Message) -> date | None:
     raw = mime.structure(message).get(b"date")
     if raw is None:
-        return None
+        return _NO_DATE
     try:
         return email.utils.parsedate_to_datetime(raw.decode("ascii", "replace")).date()
     except (TypeError, ValueError):
-        return None
+        return _NO_DATE
 
 
 def _seq_indexes(session: Session, ranges) -> set[int]:

@@ -26,6 +26,7 @@ _LITERAL_AT_END = re.compile(rb"\{(\d{1,10})(\+?)\}\r\n$")
 _LITERAL_IN_LINE = re.compile(rb"\{(\d{1,10})\}$")
 _FLUSH_SIZE = 1 << 22
 _connection_ids = itertools.count(1)
+SYSTEM_FLAG_ORDER = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
 
 
 class State(enum.Enum):
@@ -295,9 +296,11 @@ class Session:
         self.view = list(folder.messages)
         self.view_uids = [message.uid for message in self.view]
         self.pending = [e for e in self.pending if e.folder != folder.name]
-        self.recent = (
-            set() if readonly else self.store.claim_recent(self.user or "", folder.name)
-        )
+        if readonly:
+            # EXAMINE shows \Recent without taking it from other sessions.
+            self.recent = {m.uid for m in folder.messages if m.recent}
+        else:
+            self.recent = self.store.claim_recent(self.user or "", folder.name)
         self.state = State.SELECTED
 
     def unselect(self) -> None:
@@ -328,6 +331,7 @@ class Session:
             return
         kept: list[StoreEvent] = []
         exists_before = len(self.view)
+        recent_before = len(self.recent)
         for event in self.pending:
             if event.kind is EventKind.EXPUNGED and not allow_expunge:
                 kept.append(event)
@@ -338,8 +342,9 @@ class Session:
                 await self._apply_event(event)
         self.pending = kept
         self.wake.clear()
-        if len(self.view) > exists_before:
-            await self.send(b"* %d EXISTS\r\n" % len(self.view))
+        if len(self.view) > exists_before or len(self.recent) != recent_before:
+            if len(self.view) > exists_before:
+                await self.send(b"* %d EXISTS\r\n" % len(self.view))
             await self.send(b"* %d RECENT\r\n" % len(self.recent))
         await self.flush()
 
@@ -385,12 +390,16 @@ class Session:
                 self.recent.add(uid)
 
     def flags_of(self, message: Message) -> bytes:
-        flags = sorted(message.flags)
+        """Return the FLAGS list: system flags, \\Recent, keywords (Dovecot's order)."""
+        flags = [flag for flag in SYSTEM_FLAG_ORDER if flag in message.flags]
         if message.uid in self.recent:
             flags.append("\\Recent")
+        flags += sorted(flag for flag in message.flags if not flag.startswith("\\"))
         return ("(" + " ".join(flags) + ")").encode("utf-8")
 
-    def flags_response(self, seq: int, message: Message) -> bytes:
+    def flags_response(self, seq: int, message: Message, *, uid: bool = True) -> bytes:
+        if not uid:
+            return b"* %d FETCH (FLAGS %s)\r\n" % (seq, self.flags_of(message))
         return b"* %d FETCH (UID %d FLAGS %s)\r\n" % (
             seq,
             message.uid,
