@@ -12,6 +12,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from sagicc_tui.engine.clock import Clock, SystemClock
 from sagicc_tui.engine.errors import ChannelError
 from sagicc_tui.engine.folder_sync import PassResult
+from sagicc_tui.engine.outbox import OutboxWorker
 from sagicc_tui.engine.sync import ChannelSync
 from sagicc_tui.engine.tokens import StoredTokenProvider, TokenProvider
 from sagicc_tui.settings import Config, SecretStore
@@ -40,7 +41,8 @@ class Engine:
 
     Exactly one engine runs per store: ``run`` and ``sync_once`` take the
     store's engine lock and raise EngineLocked when another process has it,
-    so a console that gets EngineLocked only attaches to the store.
+    so a console that gets EngineLocked only attaches to the store. With
+    ``run_outbox`` the engine also sends what consoles queued in the outbox.
     ``parse_workers`` sets the processes that parse large batches (0: parse
     in this process). ``ca_file`` adds a trusted CA for every channel, for
     self-hosted servers and tests.
@@ -59,6 +61,7 @@ class Engine:
         parse_workers: int | None = None,
         rng: random.Random | None = None,
         timeout: float | None = None,
+        run_outbox: bool = True,
     ) -> None:
         self.config = config
         self.store = store
@@ -73,6 +76,8 @@ class Engine:
             parse_workers = min(MAX_PARSE_WORKERS, os.cpu_count() or 1)
         self.parse_workers = parse_workers
         self.channels: dict[str, ChannelSync] = {}
+        self.outbox: OutboxWorker | None = None
+        self._run_outbox = run_outbox
         self._executor: Executor | None = None
         self._lock: EngineLock | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -89,6 +94,10 @@ class Engine:
                     asyncio.create_task(channel.run(), name=channel.name)
                 )
             self._tasks.append(asyncio.create_task(self._index_bodies(), name="bodies"))
+            if self.outbox is not None:
+                self._tasks.append(
+                    asyncio.create_task(self.outbox.run(), name="outbox")
+                )
             log.info("engine started with %d channel(s)", len(self.channels))
             await self._stopped.wait()
         finally:
@@ -98,6 +107,8 @@ class Engine:
         """Ask every channel to log out, then end ``run``."""
         for channel in self.channels.values():
             channel.stop()
+        if self.outbox is not None:
+            self.outbox.stop()
         self._stopped.set()
 
     async def sync_once(self) -> dict[str, PassResult | ChannelError]:
@@ -111,6 +122,8 @@ class Engine:
                 except ChannelError as error:
                     results[name] = error
             await self._index_all_bodies()
+            if self.outbox is not None:
+                await self.outbox.send_due()
         finally:
             await self._shutdown()
         return results
@@ -141,6 +154,15 @@ class Engine:
             channel.name: self._channel_sync(channel)
             for channel in self.config.incoming
         }
+        if self._run_outbox:
+            self.outbox = OutboxWorker(
+                self.store,
+                self.config,
+                self.secrets,
+                tokens=self.tokens,
+                clock=self.clock,
+                rng=self.rng,
+            )
 
     def _channel_sync(self, channel: IncomingChannel) -> ChannelSync:
         own = [o.sender_address for o in self.config.outgoing if o.sender_address]

@@ -34,7 +34,13 @@ async def running(
         secrets.set(secret_key(channel.name, OAUTH_ACCESS_TOKEN), token)
     clock = ManualClock()
     engine = Engine(
-        config, store, secrets, clock=clock, parse_workers=0, rng=random.Random(7)
+        config,
+        store,
+        secrets,
+        clock=clock,
+        parse_workers=0,
+        rng=random.Random(7),
+        run_outbox=False,
     )
     task = asyncio.create_task(engine.run())
     try:
