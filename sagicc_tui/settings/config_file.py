@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import tomllib
 from collections.abc import Mapping
 from enum import Enum
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import tomlkit
+from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import AoT, Table
 
 from sagicc_tui.paths import resolve_paths
@@ -21,6 +23,7 @@ from sagicc_tui.settings.models import (
     IncomingChannel,
     OutgoingChannel,
 )
+from sagicc_tui.settings.toml_merge import merge_config
 from sagicc_tui.settings.validation import (
     DUPLICATE_NAME_PROBLEM,
     FIELD_PARSERS,
@@ -30,6 +33,8 @@ from sagicc_tui.settings.validation import (
     parse_field,
     validate_config,
 )
+
+logger = logging.getLogger(__name__)
 
 _HEADER = (
     "sagicc configuration. Secrets (passwords, client secrets, tokens) are\n"
@@ -211,11 +216,37 @@ def save_config(config: Config, path: Path | None = None) -> None:
     """Validate ``config`` and write it atomically, keeping the file's mode.
 
     Raises ConfigError, and writes nothing, when the config is invalid.
-    Comments an administrator added to the file are not kept.
+    An existing file keeps its comments and the spelling of unchanged values.
     """
     path = default_config_path() if path is None else path
     _raise_for_config(config, path)
-    atomic_write_text(path, dump_config(config))
+    atomic_write_text(path, _render(config, path))
+
+
+def _render(config: Config, path: Path) -> str:
+    """Return the new file text, merged into the old file when there is one."""
+    try:
+        old_text = path.read_text(encoding="utf-8")
+        document = tomlkit.parse(old_text)
+    except FileNotFoundError:
+        return dump_config(config)
+    except (OSError, UnicodeDecodeError, TOMLKitError) as error:
+        logger.warning("rewriting %s from scratch: cannot parse it: %s", path, error)
+        return dump_config(config)
+
+    try:
+        merge_config(document, config, _plain_value)
+        text = tomlkit.dumps(document)
+        merged = config_from_data(tomllib.loads(text), path)
+    except (TOMLKitError, tomllib.TOMLDecodeError, ConfigError) as error:
+        logger.warning("rewriting %s from scratch: merge failed: %s", path, error)
+        return dump_config(config)
+
+    # Safety net: the merged text must read back as exactly this config.
+    if merged != config:
+        logger.warning("rewriting %s from scratch: merge changed the config", path)
+        return dump_config(config)
+    return text
 
 
 def dump_config(config: Config) -> str:
