@@ -15,7 +15,7 @@ _SETTLE_ROUNDS = 20
 
 
 class Clock(Protocol):
-    """What the timeline, responders and faults need from a clock."""
+    """Interface of the clocks that the timeline, responders and faults use."""
 
     epoch: float
 

@@ -78,6 +78,13 @@ class Outbox:
         self._listeners: list[Callable[[OutboxRecord], None]] = []
         self._changed = asyncio.Event()
         self._next_number = 1
+        if directory is not None:
+            # A state folder reused by a new run keeps the old records, so
+            # numbering goes on after them instead of overwriting them.
+            numbers = [
+                int(p.stem) for p in directory.glob("*.json") if p.stem.isdigit()
+            ]
+            self._next_number = max(numbers, default=0) + 1
 
     def __len__(self) -> int:
         return len(self._records)
@@ -115,7 +122,7 @@ class Outbox:
             self._listeners.remove(listener)
 
     def clear(self) -> None:
-        """Forget every record, in memory and on disk."""
+        """Forget every record, in memory and on disk (``FakeMail.reset`` does)."""
         self._records.clear()
         self._next_number = 1
         if self.directory is not None:

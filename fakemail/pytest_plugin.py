@@ -24,7 +24,7 @@ FakeMailFactory = Callable[..., Awaitable[FakeMail]]
 
 @pytest.fixture(scope="session")
 def fakemail_tls(tmp_path_factory: pytest.TempPathFactory) -> TLSMaterials:
-    """One throwaway CA and its certificates for the whole test session."""
+    """Create one throwaway CA and its certificates for the whole test session."""
     return TLSMaterials(tmp_path_factory.mktemp("fakemail-tls"))
 
 

@@ -37,7 +37,7 @@ class _Listener(Protocol):
 
 @dataclass(frozen=True)
 class Endpoint:
-    """How a client reaches one listener and signs in for one channel.
+    """Address and credentials one channel of the scenario uses.
 
     ``secret`` is the account password, or the access token when ``auth``
     is ``oauth``.
@@ -139,6 +139,7 @@ class FakeMail:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
+        self.close()
 
     async def start(self) -> None:
         """Start every listener, then the timeline."""

@@ -141,7 +141,7 @@ class SMTPServer:
             tls_context=self.tls_context if starttls else None,
             require_starttls=starttls and self.require_starttls,
             auth_required=self.auth_required,
-            # Only STARTTLS mode asks for TLS before AUTH: an implicit-TLS
+            # Only STARTTLS mode requires TLS before AUTH: an implicit-TLS
             # transport is already encrypted and "none" has no TLS at all.
             auth_require_tls=self.encryption == "starttls",
             auth_exclude_mechanism=excluded,
@@ -236,7 +236,10 @@ class _Handler:
             return AuthResult(success=True, auth_data=account.username)
 
         log.info(
-            "SMTP %s: XOAUTH2 token for %r is %s", self.owner.name, username, status
+            "SMTP %s: XOAUTH2 token for %r is %s",
+            self.owner.name,
+            username,
+            status.value if status else "unknown",
         )
         error = json.dumps(XOAUTH2_ERROR).encode("utf-8")
         if await server.challenge_auth(error) is MISSING:

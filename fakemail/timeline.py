@@ -43,7 +43,7 @@ class OperatorReplyRequested:
 
 @dataclass
 class NamedMessage:
-    """Where a named message lives; its UID changes with UIDVALIDITY, the object not."""
+    """A delivered message and its name; ``message.uid`` follows UIDVALIDITY resets."""
 
     name: str
     user: str
@@ -110,7 +110,7 @@ class FiredStep:
 
 @dataclass
 class Timeline:
-    """Runs the steps of a scenario in order on the scenario clock."""
+    """Runner for the steps of a scenario, in order, on the scenario clock."""
 
     events: tuple[TimelineEvent, ...]
     clock: Clock
@@ -153,7 +153,10 @@ class Timeline:
         """Run one step now."""
         log.info("timeline step %s at %g s", event.action, self.clock.now())
         if event.action == "deliver":
-            assert event.file and event.name and event.account and event.folder
+            assert event.file is not None
+            assert event.name is not None
+            assert event.account is not None
+            assert event.folder is not None
             self.messages.deliver(
                 event.name,
                 event.account,

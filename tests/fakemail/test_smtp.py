@@ -341,3 +341,21 @@ async def test_curl_rejects_wrong_host_certificate(
 
     assert result.returncode != 0
     assert server.outbox.records() == []
+
+
+def test_reused_outbox_folder_keeps_numbering(tmp_path: Path) -> None:
+    fields = dict(
+        mail_from="a@example.test",
+        rcpt_tos=("b@example.test",),
+        raw=MESSAGE,
+        received_at=0.0,
+        scenario_time=0.0,
+        authenticated_user=None,
+        listener="smtp",
+        tls=False,
+    )
+    first = Outbox(tmp_path).add(**fields)
+    second = Outbox(tmp_path).add(**fields)
+    assert first.id == "000001"
+    assert second.id == "000002"
+    assert [record.id for record in Outbox.load(tmp_path)] == ["000001", "000002"]
