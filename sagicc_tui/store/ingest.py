@@ -185,6 +185,7 @@ def parse_items(
                 arrival=item.internaldate,
                 max_size=max_message_size,
                 with_body=False,
+                size=item.size,
             ),
         )
         for item in items
@@ -200,6 +201,7 @@ def _parse(item: IngestItem, params: IngestParams, moment: datetime) -> MessageR
         arrival=item.internaldate or moment,
         max_size=params.max_message_size,
         with_body=False,
+        size=item.size,
     )
 
 

@@ -210,12 +210,14 @@ class IngestItem:
     """One raw message to store; ``record`` may carry a parse done elsewhere.
 
     The engine may parse in worker processes and pass the record, so the
-    store does not parse twice.
+    store does not parse twice. ``size`` is the full size in bytes when
+    ``raw`` holds only the headers of a message over the size limit.
     """
 
     raw: bytes
     uid: int | None = None
     internaldate: datetime | None = None
+    size: int | None = None
     record: object | None = None
     direction: Direction = Direction.IN
     extra_flags: set[str] = field(default_factory=set)

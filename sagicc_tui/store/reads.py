@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from typing import Any
 
@@ -41,6 +42,7 @@ MESSAGE_FROM = "messages m JOIN channels c ON c.id = m.channel_id"
 
 # The trigram tokenizer cannot match fewer than three characters.
 MIN_SEARCH_TERM = 3
+TICKET_NUMBER_SEARCH = re.compile(r"#?([0-9]{1,18})")
 
 
 def ticket_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Ticket:
@@ -107,6 +109,40 @@ def search_match_expression(text: str) -> tuple[str | None, list[str]]:
     return " ".join(phrases), short_terms
 
 
+def search_clause(text: str) -> tuple[str, list[Any]]:
+    """Build the condition on ticket ``t`` that a feed search adds.
+
+    Every term must occur in a message's subject, sender or body (or, for
+    terms too short for the index, in the ticket's subject or customer).
+    A search that is only a number, with or without ``#``, also finds the
+    ticket with that number.
+    """
+    clauses: list[str] = []
+    params: list[Any] = []
+    match, short_terms = search_match_expression(text)
+    if match is not None:
+        clauses.append(
+            "t.id IN (SELECT m.ticket_id FROM message_search s"
+            " JOIN messages m ON m.id = s.rowid"
+            " WHERE message_search MATCH ?)"
+        )
+        params.append(match)
+    for term in short_terms:
+        clauses.append(
+            "(t.subject LIKE ? ESCAPE '\\'"
+            " OR t.customer_addr LIKE ? ESCAPE '\\'"
+            " OR t.customer_name LIKE ? ESCAPE '\\')"
+        )
+        params.extend([_like_pattern(term)] * 3)
+    clause = " AND ".join(clauses)
+
+    number = TICKET_NUMBER_SEARCH.fullmatch(text.strip())
+    if number is not None:
+        clause = f"(t.number = ? OR ({clause}))"
+        params.insert(0, int(number.group(1)))
+    return clause, params
+
+
 def _like_pattern(term: str) -> str:
     escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -132,21 +168,9 @@ class ReadMixin(StoreBase):
             params.append(str(TicketStatus(filter.status)))
 
         if filter.search and filter.search.strip():
-            match, short_terms = search_match_expression(filter.search)
-            if match is not None:
-                clauses.append(
-                    "t.id IN (SELECT m.ticket_id FROM message_search s"
-                    " JOIN messages m ON m.id = s.rowid"
-                    " WHERE message_search MATCH ?)"
-                )
-                params.append(match)
-            for term in short_terms:
-                clauses.append(
-                    "(t.subject LIKE ? ESCAPE '\\'"
-                    " OR t.customer_addr LIKE ? ESCAPE '\\'"
-                    " OR t.customer_name LIKE ? ESCAPE '\\')"
-                )
-                params.extend([_like_pattern(term)] * 3)
+            clause, search_params = search_clause(filter.search)
+            clauses.append(clause)
+            params.extend(search_params)
 
         return " AND ".join(clauses), params
 
@@ -176,10 +200,14 @@ class ReadMixin(StoreBase):
         if where is None:
             return []
         clause, params = where
+        # The inner query pages over a covering index only, so skipping a
+        # deep offset reads no table rows; the outer one loads the page.
         with self._read() as conn:
             rows = conn.execute(
-                f"SELECT {TICKET_COLUMNS} FROM {TICKET_FROM} WHERE {clause}"
-                " ORDER BY t.last_activity DESC, t.id DESC LIMIT ? OFFSET ?",
+                f"SELECT {TICKET_COLUMNS} FROM {TICKET_FROM} WHERE t.id IN"
+                f" (SELECT t.id FROM tickets t WHERE {clause}"
+                "  ORDER BY t.last_activity DESC, t.id DESC LIMIT ? OFFSET ?)"
+                " ORDER BY t.last_activity DESC, t.id DESC",
                 [*params, limit, offset],
             ).fetchall()
         return [ticket_from_row(row) for row in rows]

@@ -124,6 +124,45 @@ class SyncStateMixin(StoreBase):
             )
             record_change(conn, ChangeKind.CHANNEL_STATE, at, channel_id)
 
+    def store_full_message(
+        self, message_row_id: int, raw: bytes, *, now: datetime | None = None
+    ) -> None:
+        """Replace the headers-only copy of an oversize message with the whole message.
+
+        Used when an operator fetches such a message on purpose. The body
+        pass then parses and indexes it like any other message.
+        """
+        at = self._now(now)
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT channel_id, ticket_id, flags FROM messages WHERE id = ?",
+                (message_row_id,),
+            ).fetchone()
+            if row is None:
+                raise LookupError(f"message id {message_row_id} does not exist")
+            channel_id, ticket_id, flags = row
+            kept = [flag for flag in flags.split(",") if flag and flag != "oversize"]
+            conn.execute(
+                "UPDATE message_raw SET raw = ? WHERE message_row_id = ?",
+                (raw, message_row_id),
+            )
+            conn.execute(
+                "UPDATE messages SET size = ?, flags = ?, body_indexed = 0"
+                " WHERE id = ?",
+                (len(raw), ",".join(kept), message_row_id),
+            )
+            conn.execute(
+                "DELETE FROM message_search WHERE rowid = ?", (message_row_id,)
+            )
+            record_change(
+                conn,
+                ChangeKind.TICKET_UPDATED,
+                at,
+                channel_id,
+                ticket_id,
+                message_row_id,
+            )
+
     def prune_changes(self, keep_last: int = 100_000) -> int:
         """Delete all but the newest ``keep_last`` change rows; return how many went.
 

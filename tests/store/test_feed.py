@@ -179,3 +179,22 @@ def test_search_terms_all_required(store: TicketStore, params: IngestParams) -> 
     # Terms under three characters fall back to subject and customer.
     assert [t.customer_addr for t in store.search("c@")] == ["c@example.com"]
     assert store.count_tickets(TicketFilter(search="TONER", channel="support")) == 2
+
+
+def test_search_by_ticket_number(store: TicketStore, params: IngestParams) -> None:
+    results = ingest(
+        store,
+        params,
+        [
+            raw_message(f"{n}@x", sender=f"c{n}@example.com", subject=f"Order {n}00")
+            for n in range(1, 4)
+        ],
+    )
+    second = results[1]
+    assert second.ticket_number is not None
+
+    found = store.search(f"#{second.ticket_number}")
+    assert [t.id for t in found] == [second.ticket_id]
+    # A bare number also matches text: "2" is in the subject "Order 200".
+    assert {t.id for t in store.search(str(second.ticket_number))} == {second.ticket_id}
+    assert store.search("#99") == []

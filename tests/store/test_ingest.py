@@ -302,3 +302,27 @@ def test_body_pass_indexes_for_search(store: TicketStore, params: IngestParams) 
 def test_invalid_grouping_names_channel() -> None:
     with pytest.raises(ValueError, match="'support'.*'threads'"):
         IngestParams(channel="support", grouping="threads")
+
+
+def test_oversize_kept_headers_then_fetched(store: TicketStore) -> None:
+    params = IngestParams(channel="support", max_message_size=1_000)
+    full = raw_message("big@x", body="Serial number XK-4711. " + "x" * 5_000)
+    headers_only = full.split(b"\r\n\r\n", 1)[0] + b"\r\n\r\n"
+    results = ingest(store, params, [IngestItem(headers_only, uid=1, size=len(full))])
+
+    row_id = results[0].message_row_id
+    assert row_id is not None
+    assert "oversize" in results[0].flags
+    assert store.get_message(row_id).size == len(full)  # type: ignore[union-attr]
+    index_pending_bodies(store)
+    assert [t.subject for t in store.search("printer")] == ["Printer broken"]
+    assert store.search("XK-4711") == []
+
+    store.store_full_message(row_id, full)
+    assert index_pending_bodies(store) == 1
+    message = store.get_message(row_id)
+    assert message is not None
+    assert message.raw == full
+    assert "oversize" not in message.flags
+    assert message.body_text.startswith("Serial number XK-4711.")
+    assert [t.subject for t in store.search("XK-4711")] == ["Printer broken"]
