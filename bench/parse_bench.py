@@ -118,8 +118,12 @@ def _report(name: str, messages: list[bytes], repeat: int) -> None:
 def main() -> None:
     """Parse the arguments and print the rates (best of ``--repeat`` runs)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=5000, help="generated messages")
-    parser.add_argument("--repeat", type=int, default=3, help="runs; the best is shown")
+    parser.add_argument(
+        "--count", type=int, default=5000, help="number of messages to generate"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="number of runs; the best rate is printed"
+    )
     args = parser.parse_args()
 
     _report("generated", generate(args.count), args.repeat)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from email.generator import BytesGenerator
 from email.message import Message
 
@@ -21,6 +22,9 @@ from sagicc_tui.mail.params import Parameter, parse_parameters
 from sagicc_tui.mail.record import Attachment, MessageRecord, RecordFlag
 
 logger = logging.getLogger(__name__)
+
+# <meta charset="x"> or <meta http-equiv=... content="text/html; charset=x">.
+_META_CHARSET = re.compile(rb"""(?i)<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9._:-]+)""")
 
 
 def _disposition(part: Message) -> str:
@@ -96,13 +100,21 @@ def _select_body_parts(part: Message) -> list[Message]:
     return chosen
 
 
-def _charset(part: Message) -> str | None:
+def _charset(part: Message, data: bytes) -> str | None:
+    """Return the part's declared charset, for HTML also from a <meta> tag."""
     found = _parameters(part, "content-type").get("charset")
-    return found.value if found is not None and found.value else None
+    if found is not None and found.value:
+        return found.value
+    if part.get_content_type() == "text/html":
+        meta = _META_CHARSET.search(data, 0, 4096)
+        if meta is not None:
+            return meta.group(1).decode("ascii")
+    return None
 
 
 def _part_text(part: Message, channel: str, flags: set[RecordFlag]) -> str:
-    text = decode_bytes(payload_bytes(part), _charset(part), channel, flags)
+    data = payload_bytes(part)
+    text = decode_bytes(data, _charset(part, data), channel, flags)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if part.get_content_type() == "text/html":
         return html_to_text(text)
@@ -199,12 +211,13 @@ def _collect(record: MessageRecord, message: Message, channel: str) -> None:
 def parse_body(record: MessageRecord, encoding: str = "utf-8") -> None:
     """Fill ``body_text``, ``attachments`` and enclosed ids, then set ``body_parsed``.
 
-    For a bounce the Message-ID of the returned message is found here, in the
-    message/rfc822 or text/rfc822-headers part (or quoted in a plain-text
-    bounce), and added to ``returned_message_ids``; the headers pass only
-    adds Original-Message-ID fields. An ``OVERSIZE`` record is left as it is
-    with ``body_parsed`` False. An unparseable record gets its raw bytes as
-    body text. Never raises.
+    The Message-ID of a bounced message comes from its message/rfc822 or
+    text/rfc822-headers part, or from the quoted headers of a plain-text
+    bounce, and is added to ``returned_message_ids``. The headers pass
+    already did this for bounces, so here it only repeats. An ``OVERSIZE``
+    record is left as it is, with ``body_parsed`` False. An unparseable
+    record gets its raw bytes, decoded, as body text. Never raises: a body
+    the email package cannot read adds ``UNPARSEABLE``.
     """
     if RecordFlag.OVERSIZE in record.flags:
         return

@@ -22,6 +22,10 @@ _MESSAGE_ID_TOKEN = re.compile(r"<([^<>]*)>|([^\s<>,;()]+@[^\s<>,;()]+)")
 _SPECIAL_IN_LISTS = ('"', "(", ":", ";", "\\")
 _COMMENT = re.compile(r"\([^()]*\)")
 
+# Header blocks of real mail stay far below this (hundreds of Received and
+# signature lines are tens of KiB). Past it the rest is taken as body.
+_MAX_HEADER_BYTES = 1 << 20
+
 # Dates before this year come from broken clocks (epoch zero, year 0001).
 _EARLIEST_PLAUSIBLE_YEAR = 1980
 
@@ -55,16 +59,17 @@ def _header_end(raw: bytes) -> tuple[int, int]:
     if raw.startswith(b"\r\n"):
         return 0, 2
 
-    candidates = []
-    lf = raw.find(b"\n\n")
-    if lf >= 0:
-        candidates.append((lf + 1, lf + 2))
-    crlf = raw.find(b"\n\r\n")
+    # Searches stop at the limit, so a message without an empty line costs
+    # no more than a header block of that size.
+    limit = min(len(raw), _MAX_HEADER_BYTES)
+    lf = raw.find(b"\n\n", 0, limit)
+    crlf_end = limit if lf < 0 else lf + 2
+    crlf = raw.find(b"\n\r\n", 0, crlf_end)
     if crlf >= 0:
-        candidates.append((crlf + 1, crlf + 3))
-    if not candidates:
-        return len(raw), len(raw)
-    return min(candidates)
+        return crlf + 1, crlf + 3
+    if lf >= 0:
+        return lf + 1, lf + 2
+    return limit, limit
 
 
 def split_headers(raw: bytes) -> HeaderBlock:
@@ -72,10 +77,13 @@ def split_headers(raw: bytes) -> HeaderBlock:
 
     A leading mbox ``From `` line is skipped. A line that is neither a field
     nor a continuation is skipped and marks the block as malformed, because
-    later fields are usually still valid.
+    later fields are usually still valid. So does a header block without an
+    ending empty line that is longer than 1 MiB.
     """
     head_end, body_start = _header_end(raw)
     block = HeaderBlock(body_offset=body_start)
+    if head_end == body_start and head_end < len(raw):
+        block.malformed = True
     text = raw[:head_end].decode("ascii", "surrogateescape")
 
     # Unfolding removes only the line breaks; the folding whitespace stays.

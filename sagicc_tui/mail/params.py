@@ -19,7 +19,7 @@ class Parameter:
     """One parameter value.
 
     ``value`` is the text as written (raw 8-bit bytes as surrogate escapes),
-    unless ``extended``: then ``data`` holds the RFC 2231 percent-decoded
+    unless ``extended``: then ``data`` contains the RFC 2231 percent-decoded
     bytes and ``charset`` their declared charset (None when left empty).
     """
 

@@ -24,8 +24,8 @@ from sagicc_tui.mail.record import MessageKind, MessageRecord, RecordFlag
 
 logger = logging.getLogger(__name__)
 
-# Domain for ids derived from raw bytes; ".invalid" can never be a real host
-# (RFC 2606), so a derived id cannot collide with a sender's own id.
+# Domain of ids derived from raw bytes. RFC 2606 reserves ".invalid", so no
+# real sender's id ends with it and a derived id cannot collide with one.
 DERIVED_ID_DOMAIN = "sagicc.invalid"
 
 

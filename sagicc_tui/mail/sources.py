@@ -14,7 +14,7 @@ SortOrder = Literal["mailbox", "date"]
 
 
 class MailSourceError(ValueError):
-    """A path that is missing or holds no mail format this module reads."""
+    """A path that is missing or contains no mail format this module reads."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -58,7 +58,8 @@ def _iter_eml_folder(path: Path) -> Iterator[SourceMessage]:
     )
     if not files:
         raise MailSourceError(
-            f"{path}: folder holds no .eml files and is not a maildir (no cur/ or new/)"
+            f"{path}: folder contains no .eml files and is not a maildir "
+            "(no cur/ or new/); pass .eml files, a maildir or an mbox file"
         )
     for entry in files:
         yield SourceMessage(entry, None, entry.read_bytes())
@@ -77,7 +78,7 @@ def iter_mbox(path: Path) -> Iterator[SourceMessage]:
     A message starts at a ``From `` line at the start of the file or after an
     empty line, so an unquoted ``From `` inside a paragraph does not split a
     message. Quoted ``>From `` lines are kept as they are, because mboxo and
-    mboxrd files cannot be told apart.
+    mboxrd files cannot be distinguished.
     """
     index = 0
     current: list[bytes] | None = None

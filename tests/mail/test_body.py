@@ -214,3 +214,16 @@ def test_message_at_size_limit_is_parsed() -> None:
 
     assert RecordFlag.OVERSIZE not in record.flags
     assert record.body_parsed is True
+
+
+def test_html_meta_charset_used() -> None:
+    html = (
+        b'<html><head><meta http-equiv="Content-Type" '
+        b'content="text/html; charset=iso-8859-1"></head>'
+        b"<body><p>Caf\xe9 cr\xe8me</p></body></html>"
+    )
+    raw = b"Message-ID: <meta@x.example>\nContent-Type: text/html\n\n" + html
+    record = parse_message(raw)
+
+    assert record.body_text == "Café crème"
+    assert RecordFlag.CHARSET_FALLBACK not in record.flags

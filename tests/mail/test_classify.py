@@ -158,7 +158,7 @@ def test_bounce_markers(headers: tuple[str, ...]) -> None:
     assert record.kind is MessageKind.BOUNCE
 
 
-def test_empty_return_path_with_auto_submitted_is_auto_reply() -> None:
+def test_null_sender_auto_reply_not_bounce() -> None:
     record = parse_message(
         _with_headers("Return-Path: <>", "Auto-Submitted: auto-replied")
     )

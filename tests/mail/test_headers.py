@@ -115,10 +115,10 @@ def test_missing_message_id_is_stable() -> None:
 
 
 def test_missing_message_id_differs_per_message() -> None:
-    one = parse_message(message("From: a@x.example\nSubject: one"))
-    two = parse_message(message("From: a@x.example\nSubject: two"))
+    first_message = parse_message(message("From: a@x.example\nSubject: one"))
+    second_message = parse_message(message("From: a@x.example\nSubject: two"))
 
-    assert one.message_id != two.message_id
+    assert first_message.message_id != second_message.message_id
 
 
 def test_missing_date_uses_arrival() -> None:
@@ -229,3 +229,24 @@ def test_line_without_colon_flagged() -> None:
 
     assert record.subject == "still read"
     assert RecordFlag.MALFORMED_HEADER in record.flags
+
+
+def test_header_block_without_end_is_capped() -> None:
+    raw = b"Subject: endless\nX-Filler: " + b"a" * (2 << 20)
+    record = parse_message(raw, with_body=False, arrival=ARRIVAL)
+
+    assert record.subject == "endless"
+    assert record.size == len(raw)
+    assert RecordFlag.MALFORMED_HEADER in record.flags
+
+
+def test_body_blank_line_not_header_end() -> None:
+    # The first empty line ends the headers, whatever line endings follow.
+    raw = (
+        b"Subject: crlf\r\nMessage-ID: <e@x.example>\r\n\r\n"
+        b"body\n\nSubject: body text\n"
+    )
+    record = parse_message(raw, arrival=ARRIVAL)
+
+    assert record.subject == "crlf"
+    assert record.body_text == "body\n\nSubject: body text"
