@@ -35,6 +35,7 @@ __all__ = [
     "ScenarioError",
     "TicketExpectation",
     "TimelineEvent",
+    "bundled_scenario",
     "load_scenario",
 ]
 
@@ -333,6 +334,23 @@ def message_date(raw: bytes) -> datetime.datetime | None:
     except (TypeError, ValueError):
         return None
     return parsed if parsed.tzinfo is not None else None
+
+
+# NOTE: scenarios/ sits next to the fakemail package in the source tree; a
+# wheel built from pyproject.toml does not ship it yet.
+BUNDLED_SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+
+
+def bundled_scenario(name: str) -> Path:
+    """Return the folder of the bundled scenario ``name`` (``demo``, ``basic``...)."""
+    path = BUNDLED_SCENARIOS / name
+    if not (path / "scenario.toml").is_file():
+        known = sorted(p.parent.name for p in BUNDLED_SCENARIOS.glob("*/scenario.toml"))
+        raise ScenarioError(
+            f"no bundled scenario {name!r} in {BUNDLED_SCENARIOS}; "
+            f"choose one of {', '.join(known) or 'none (the folder is missing)'}"
+        )
+    return path
 
 
 def load_scenario(path: Path | str) -> Scenario:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakemail.conftest import SCENARIOS
+from tests.support.ports import free_port
 
 FAKEMAIL = [sys.executable, "-m", "fakemail.cli"]
 PASSWORD = "basic-support-password"
@@ -149,3 +150,78 @@ def test_outbox_unknown_id(tmp_path: Path) -> None:
     result = _outbox(tmp_path, "000042")
     assert result.returncode == 1
     assert "no outbox message '000042'" in result.stderr
+
+
+def test_serve_speed_runs_timeline_and_prints_summary(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [
+            *FAKEMAIL,
+            "serve",
+            str(SCENARIOS / "basic"),
+            "--speed",
+            "1000",
+            "--state-dir",
+            str(tmp_path / "state"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_environment(),
+    )
+    try:
+        lines = [process.stdout.readline() for _ in range(9)]
+        text = "".join(lines)
+        assert "fakemail serving scenario 'basic'" in text
+        assert "imaps://127.0.0.1:" in text
+        assert "smtps://127.0.0.1:" in text
+        assert "support@example.test  password basic-support-password" in text
+        assert f"CA file:    {tmp_path / 'state' / 'tls' / 'ca.pem'}" in text
+        port = int(text.split("imaps://127.0.0.1:")[1].split()[0])
+
+        # At 1000x the step due at 5 scenario seconds runs after 5 ms.
+        context = ssl.create_default_context(
+            cafile=str(tmp_path / "state" / "tls" / "ca.pem")
+        )
+        imap = imaplib.IMAP4_SSL("127.0.0.1", port, ssl_context=context, timeout=5)
+        imap.login("support@example.test", PASSWORD)
+        count = 0
+        for _ in range(50):
+            count = int(imap.select("INBOX", readonly=True)[1][0])
+            if count == 9:
+                break
+            imap.noop()
+        imap.logout()
+        assert count == 9
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=15) == 0
+    assert process.stdout.read().strip().endswith("fakemail stopped")
+
+
+def test_serve_uses_requested_ports(tmp_path: Path) -> None:
+    imap_port, smtp_port = free_port(), free_port()
+    process = subprocess.Popen(
+        [
+            *FAKEMAIL,
+            "serve",
+            str(SCENARIOS / "basic"),
+            "--json",
+            "--imap-port",
+            str(imap_port),
+            "--smtp-port",
+            str(smtp_port),
+            "--state-dir",
+            str(tmp_path / "state"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_environment(),
+    )
+    try:
+        info = json.loads(process.stdout.readline())
+        ports = {item["name"]: item["port"] for item in info["listeners"]}
+        assert ports == {"imap": imap_port, "smtp": smtp_port}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from fakemail.scenario import ScenarioError, load_scenario
+from fakemail.scenario import ScenarioError, bundled_scenario, load_scenario
 from tests.fakemail.conftest import SCENARIOS, write_scenario
 
 MINIMAL = """
@@ -255,3 +255,9 @@ def test_basic_expectations_cover_every_mode() -> None:
         assert tickets is not None
         listed = [name for ticket in tickets for name in ticket]
         assert sorted(listed) == sorted(names), mode
+
+
+def test_bundled_scenario_lookup() -> None:
+    assert bundled_scenario("demo") == SCENARIOS / "demo"
+    with pytest.raises(ScenarioError, match="choose one of .*basic.*demo"):
+        bundled_scenario("nope")

@@ -276,7 +276,12 @@ async def test_outbox_persists_for_other_processes(
 
 
 def _curl_send(
-    server: SMTPServer, mechanism: str, ca_path: Path, work: Path
+    server: SMTPServer,
+    mechanism: str,
+    ca_path: Path,
+    work: Path,
+    *,
+    insecure: bool = False,
 ) -> subprocess.CompletedProcess[str]:
     curl = require_program("curl")
     scheme = "smtps" if server.encryption == "ssl" else "smtp"
@@ -299,6 +304,8 @@ def _curl_send(
     ]
     if server.encryption == "starttls":
         command.append("--ssl-reqd")
+    if insecure:
+        command.append("--insecure")
     if mechanism == "XOAUTH2":
         command += ["--user", USER, "--oauth2-bearer", TOKEN]
     else:
@@ -330,17 +337,28 @@ async def test_curl_sends_in_every_mode(
     assert record.tls is (encryption != "none")
 
 
-async def test_curl_rejects_wrong_host_certificate(
-    start_smtp: StartSMTP, fakemail_tls: TLSMaterials, tmp_path: Path
+@pytest.mark.parametrize("encryption", ["ssl", "starttls"])
+@pytest.mark.parametrize("certificate", ["self-signed", "expired", "wrong-host"])
+async def test_curl_certificate_validation_on_and_off(
+    start_smtp: StartSMTP,
+    fakemail_tls: TLSMaterials,
+    tmp_path: Path,
+    encryption: str,
+    certificate: str,
 ) -> None:
-    server = await start_smtp("starttls", "wrong-host")
+    server = await start_smtp(encryption, certificate)
 
-    result = await asyncio.to_thread(
+    checked = await asyncio.to_thread(
         _curl_send, server, "PLAIN", fakemail_tls.ca_path, tmp_path
     )
-
-    assert result.returncode != 0
+    assert checked.returncode != 0
     assert server.outbox.records() == []
+
+    unchecked = await asyncio.to_thread(
+        _curl_send, server, "PLAIN", fakemail_tls.ca_path, tmp_path, insecure=True
+    )
+    assert unchecked.returncode == 0, unchecked.stderr
+    assert len(server.outbox.records()) == 1
 
 
 def test_reused_outbox_folder_keeps_numbering(tmp_path: Path) -> None:
