@@ -6,6 +6,7 @@ import asyncio
 import imaplib
 from pathlib import Path
 
+import aioimaplib
 import pytest
 
 from fakemail.clock import SteppedClock
@@ -183,3 +184,25 @@ async def test_drop_connections_closes_clients(
     with pytest.raises((imaplib.IMAP4.abort, OSError)):
         await asyncio.to_thread(client.noop)
     assert server.timeline.fired[-1].event.action == "drop-connections"
+
+
+async def test_idle_client_sees_timed_delivery(
+    fakemail_server, scenario_path: Path
+) -> None:
+    clock = SteppedClock()
+    server = await fakemail_server(scenario_path, clock=clock)
+    client = aioimaplib.IMAP4("127.0.0.1", server.ports["imap"], timeout=5)
+    await client.wait_hello_from_server()
+    await client.login("agent@example.test", "timeline-password")
+    await client.select("INBOX")
+    idle = await client.idle_start(timeout=5)
+
+    await clock.advance(10)
+    pushed = await asyncio.wait_for(client.wait_server_push(), timeout=5)
+
+    client.idle_done()
+    await asyncio.wait_for(idle, timeout=5)
+    await client.logout()
+    assert b"3 EXISTS" in b" ".join(
+        line if isinstance(line, bytes) else line.encode() for line in pushed
+    )
