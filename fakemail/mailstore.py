@@ -226,13 +226,14 @@ class MailStore:
             source.messages.clear()
             self._emit(StoreEvent(EventKind.EXPUNGED, user, INBOX, uids, origin=origin))
             return
-        prefix = source.name + DELIMITER
+        old_name = source.name
+        prefix = old_name + DELIMITER
         moved = [
-            name for name in folders if name == source.name or name.startswith(prefix)
+            name for name in folders if name == old_name or name.startswith(prefix)
         ]
         for name in moved:
             folder = folders.pop(name)
-            folder.name = new + name[len(source.name) :]
+            folder.name = new + name[len(old_name) :]
             folders[folder.name] = folder
             self._emit(
                 StoreEvent(

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from fakemail.imap import mime
 from fakemail.imap.session import CommandError
-from fakemail.imap.syntax import ParseError, Parser, resolve
+from fakemail.imap.syntax import ParseError, Parser, SequenceSet, resolve
 from fakemail.mailstore import Message, normalize_flag
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ def _key(parser: Parser) -> Predicate:
     byte = parser.peek()
     if byte is not None and (0x30 <= byte <= 0x39 or byte == 0x2A):
         ranges = parser.sequence_set()
-        return lambda s, i, m: i in _seq_indexes(s, ranges)
+        return _in_set(lambda s: _seq_indexes(s, ranges))
     name = parser.atom().upper()
     if name in _FLAG_KEYS:
         flag, present = _FLAG_KEYS[name]
@@ -118,7 +118,7 @@ def _key_with_argument(name: bytes, parser: Parser) -> Predicate:
         return lambda s, i, m: left(s, i, m) or right(s, i, m)
     if name == b"UID":
         ranges = parser.sequence_set()
-        return lambda s, i, m: i in _uid_indexes(s, ranges)
+        return _in_set(lambda s: _uid_indexes(s, ranges))
     if name in (b"KEYWORD", b"UNKEYWORD"):
         flag = normalize_flag(parser.atom().decode("utf-8", "replace"))
         present = name == b"KEYWORD"
@@ -186,11 +186,23 @@ def _sent_date(message: Message) -> date | None:
         return _NO_DATE
 
 
-def _seq_indexes(session: Session, ranges) -> set[int]:
+def _in_set(build: Callable[[Session], set[int]]) -> Predicate:
+    """Match view indexes in a set that is built once per SEARCH command."""
+    cache: dict[str, set[int]] = {}
+
+    def matches(s: Session, i: int, m: Message) -> bool:
+        if "indexes" not in cache:
+            cache["indexes"] = build(s)
+        return i in cache["indexes"]
+
+    return matches
+
+
+def _seq_indexes(session: Session, ranges: SequenceSet) -> set[int]:
     return set(resolve(ranges, list(range(1, len(session.view) + 1))))
 
 
-def _uid_indexes(session: Session, ranges) -> set[int]:
+def _uid_indexes(session: Session, ranges: SequenceSet) -> set[int]:
     return set(resolve(ranges, session.view_uids))
 
 
