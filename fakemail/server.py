@@ -90,6 +90,7 @@ class FakeMail:
         self.scenario = scenario
         self.host = host
         self.clock: Clock = clock or RealClock(speed)
+        self._owns_clock = clock is None
         self.state_dir = state_dir or default_state_dir()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.tls = tls or TLSMaterials(self.state_dir / "tls")
@@ -143,6 +144,10 @@ class FakeMail:
 
     async def start(self) -> None:
         """Start every listener, then the timeline."""
+        if self._owns_clock and not self.ports:
+            # Scenario second 0 is when serving starts, not when this
+            # object was built.
+            self.clock.reset()
         first_of = {"imap": True, "smtp": True}
         for spec in self.scenario.listeners:
             port = self.ports.get(spec.name, 0)

@@ -135,7 +135,9 @@ class SMTPServer:
         return _FakeSMTP(
             self._handler,
             owner=self,
-            connection_id=f"{self.name}-{next(self._connection_numbers)}",
+            # "#" keeps these ids apart from the IMAP sessions' "imap-N" in a
+            # transcript both servers share.
+            connection_id=f"{self.name}#{next(self._connection_numbers)}",
             implicit_tls=self.encryption == "ssl",
             hostname=self.hostname,
             tls_context=self.tls_context if starttls else None,
