@@ -20,6 +20,7 @@ from sagicc_tui.mail.headers import decode_header_text
 from sagicc_tui.mail.html_text import html_to_text
 from sagicc_tui.mail.params import Parameter, parse_parameters
 from sagicc_tui.mail.record import Attachment, MessageRecord, RecordFlag
+from sagicc_tui.mail.spans import enclosed_message_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -125,12 +126,12 @@ def _linesep(raw: bytes) -> str:
     return "\r\n" if b"\r\n" in raw[:4096] else "\n"
 
 
-def _message_bytes(part: Message, linesep: str) -> bytes:
+def _regenerated_bytes(part: Message, linesep: str) -> bytes:
     """Return the content of a message/* part that the email package parsed
     into sub-messages (the enclosed message, or delivery-status blocks).
 
-    NOTE: the email package does not keep those bytes, so they are
-    regenerated. Folding and line endings may differ from the original.
+    The email package does not keep those bytes, so they are regenerated.
+    Folding and line endings may differ from the original.
     """
     payload = part.get_payload()
     if not isinstance(payload, list):
@@ -142,25 +143,32 @@ def _message_bytes(part: Message, linesep: str) -> bytes:
     return buffer.getvalue()
 
 
+def _part_bytes(raw: bytes, message: Message, part: Message) -> bytes:
+    """Return a part's decoded content; a message/* part's as it is in ``raw``.
+
+    Broken boundaries can hide the raw bytes of a message/* part, and then
+    they are regenerated from the parsed form.
+    """
+    if not part.get_content_type().startswith("message/"):
+        return payload_bytes(part)
+    exact = enclosed_message_bytes(raw, message, part)
+    return exact if exact is not None else _regenerated_bytes(part, _linesep(raw))
+
+
 def _descendants(part: Message) -> set[int]:
     return {id(sub) for sub in part.walk() if sub is not part}
 
 
 def _attachment(
-    part: Message, index: int, linesep: str, flags: set[RecordFlag], channel: str
+    part: Message, index: int, size: int, flags: set[RecordFlag], channel: str
 ) -> Attachment:
-    content_type = part.get_content_type()
-    if content_type.startswith("message/"):
-        size = len(_message_bytes(part, linesep))
-    else:
-        size = len(payload_bytes(part))
     content_id = part.get("content-id")
     if content_id is not None:
         content_id = str(content_id).strip().strip("<>").strip() or None
     disposition = _disposition(part)
     return Attachment(
         filename=_filename(part, channel, flags),
-        content_type=content_type,
+        content_type=part.get_content_type(),
         size=size,
         content_id=content_id,
         inline=disposition == "inline"
@@ -191,7 +199,6 @@ def _collect(record: MessageRecord, message: Message, channel: str) -> None:
     texts = [_part_text(part, channel, flags).strip("\n") for part in body_parts]
     record.body_text = "\n\n".join(text for text in texts if text)
 
-    linesep = _linesep(record.raw)
     inside_enclosed: set[int] = set()
     record.attachments = []
     for index, part in enumerate(message.walk()):
@@ -203,7 +210,8 @@ def _collect(record: MessageRecord, message: Message, channel: str) -> None:
         if content_type.startswith("message/"):
             # An enclosed message is one attachment, not one per inner part.
             inside_enclosed |= _descendants(part)
-        record.attachments.append(_attachment(part, index, linesep, flags, channel))
+        size = len(_part_bytes(record.raw, message, part))
+        record.attachments.append(_attachment(part, index, size, flags, channel))
 
     apply_enclosed_ids(record, collect_enclosed_ids(message, channel, flags))
 
@@ -242,13 +250,11 @@ def attachment_bytes(raw: bytes, part_index: int) -> bytes:
     """Return the decoded bytes of the part at ``part_index`` (walk order).
 
     Raises IndexError when the message has no such part. A message/rfc822
-    part returns the enclosed message (regenerated, see ``_message_bytes``).
+    part returns the enclosed message byte for byte, unless broken
+    boundaries hide it; then it is regenerated from the parsed form.
     """
     message = load_message(raw)
     for index, part in enumerate(message.walk()):
-        if index != part_index:
-            continue
-        if part.get_content_type().startswith("message/"):
-            return _message_bytes(part, _linesep(raw))
-        return payload_bytes(part)
+        if index == part_index:
+            return _part_bytes(raw, message, part)
     raise IndexError(f"message has no MIME part {part_index}; see the attachment list")

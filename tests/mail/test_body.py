@@ -114,6 +114,9 @@ def test_forwarded_message_kept_with_its_id() -> None:
     assert forwarded.content_type == "message/rfc822"
 
     enclosed = attachment_bytes(record.raw, forwarded.part_index)
+    start = record.raw.index(b"Message-ID: <original-9")
+    end = record.raw.index(b"The original text.") + len(b"The original text.")
+    assert enclosed == record.raw[start:end]
     assert forwarded.size == len(enclosed)
     reparsed = parse_message(enclosed)
     assert reparsed.message_id == "original-9@customer.example"
@@ -227,3 +230,25 @@ def test_html_meta_charset_used() -> None:
 
     assert record.body_text == "Café crème"
     assert RecordFlag.CHARSET_FALLBACK not in record.flags
+
+
+def test_nested_forward_bytes_exact_with_crlf() -> None:
+    inner = (
+        b"Message-ID: <inner@x.example>\r\nSubject:  odd   spacing\r\n"
+        b"X-Long: " + b"word " * 40 + b"\r\n\r\ninner body\r\n"
+    )
+    raw = (
+        b"Message-ID: <outer@x.example>\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="o"\r\n\r\n'
+        b"preamble\r\n--o\r\nContent-Type: text/plain\r\n\r\nsee below\r\n"
+        b'--o\r\nContent-Type: multipart/alternative; boundary="i"\r\n\r\n'
+        b"--i\r\nContent-Type: text/plain\r\n\r\nalt\r\n--i--\r\n"
+        b"--o\r\nContent-Type: message/rfc822\r\n\r\n" + inner + b"\r\n--o--\r\n"
+    )
+    record = parse_message(raw)
+
+    forwarded = [a for a in record.attachments if a.content_type == "message/rfc822"]
+    assert len(forwarded) == 1
+    assert attachment_bytes(raw, forwarded[0].part_index) == inner
+    assert forwarded[0].size == len(inner)
+    assert record.forwarded_message_ids == ["inner@x.example"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sagicc_tui.mail import MessageRecord, RecordFlag, parse_message
+from sagicc_tui.mail import MessageRecord, RecordFlag, attachment_bytes, parse_message
 from tests.mail.support import ARRIVAL, FIXTURES
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "real"
@@ -113,6 +113,14 @@ def test_corpus_parses_losslessly() -> None:
         assert full.body_parsed, path
         assert full.message_id == headers_only.message_id, path
         assert full.kind == headers_only.kind, path
+        # Enclosed messages are sized from raw byte ranges, so check those.
+        enclosed = [
+            a for a in full.attachments if a.content_type.startswith("message/")
+        ]
+        for attachment in enclosed:
+            data = attachment_bytes(raw, attachment.part_index)
+            assert len(data) == attachment.size, (path, attachment)
+
         # UNPARSEABLE only for input without any header field.
         if RecordFlag.UNPARSEABLE in full.flags:
             assert not headers_only.subject, path
