@@ -275,15 +275,18 @@ def _read_responder(table: Table, context: _Context) -> ResponderSpec:
     )
     if not isinstance(responder.subject_prefix, str):
         raise table.error("subject_prefix", 'use a string such as "Re: "')
-    if responder.subject is not None:
-        try:
-            re.compile(responder.subject)
-        except re.error as error:
-            raise table.error(
-                "subject", f"invalid regular expression: {error}"
-            ) from None
+    _check_pattern(table, "subject", responder.subject)
     table.finish()
     return responder
+
+
+def _check_pattern(table: Table, key: str, pattern: str | None) -> None:
+    if pattern is None:
+        return
+    try:
+        re.compile(pattern)
+    except re.error as error:
+        raise table.error(key, f"invalid regular expression: {error}") from None
 
 
 def _read_event(table: Table, context: _Context) -> TimelineEvent:
@@ -407,6 +410,7 @@ def _read_expectations(
         for name in [in_reply_to, *(references or ())]:
             if name is not None:
                 context.known_name(item, "in_reply_to/references", name)
+        _check_pattern(item, "subject", item.data.get("subject"))
         outgoing.append(
             OutgoingExpectation(
                 reply=reply,

@@ -204,6 +204,14 @@ BAD_CASES = [
         ["[expect] [[expect.tickets]] #1, key 'tickets'", "'ghost'"],
     ),
     (
+        "bad-subject-pattern",
+        MINIMAL + '\n[[expect.outgoing]]\nreply = "one"\nsubject = "Re: (Order"\n',
+        [
+            "[expect] [[expect.outgoing]] #1, key 'subject'",
+            "invalid regular expression",
+        ],
+    ),
+    (
         "bad-toml",
         MINIMAL + "\n[[timeline]\n",
         ["invalid TOML"],

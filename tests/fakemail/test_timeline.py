@@ -206,3 +206,34 @@ async def test_idle_client_sees_timed_delivery(
     assert b"3 EXISTS" in b" ".join(
         line if isinstance(line, bytes) else line.encode() for line in pushed
     )
+
+
+async def test_delay_fault_waits_on_scenario_clock(
+    fakemail_server, scenario_path: Path
+) -> None:
+    clock = SteppedClock()
+    server = await fakemail_server(scenario_path, clock=clock)
+    await clock.run_until(40)
+
+    def fetch() -> str:
+        client = _login(server)
+        try:
+            # The first SELECT gets the NO armed at 40 s.
+            assert client.select("INBOX")[0] == "NO"
+            assert client.select("INBOX")[0] == "OK"
+            status, _ = client.uid("FETCH", "1", "(FLAGS)")
+            return status
+        finally:
+            client.logout()
+
+    fetching = asyncio.ensure_future(asyncio.to_thread(fetch))
+    # The delayed UID FETCH sleeps until 45 s, before the drop step at 50 s.
+    for _ in range(500):
+        if clock.next_due() == 45.0:
+            break
+        await asyncio.sleep(0.01)
+    assert clock.next_due() == 45.0
+    assert not fetching.done()
+
+    await clock.advance(5)
+    assert await asyncio.wait_for(fetching, timeout=5) == "OK"
