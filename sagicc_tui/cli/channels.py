@@ -39,8 +39,8 @@ from sagicc_tui.settings import (
     load_config,
     open_secret_store,
     rename_channel_secrets,
-    save_config,
     secret_key,
+    update_config,
 )
 from sagicc_tui.settings.descriptions import FIELD_HELP
 from sagicc_tui.settings.validation import FIELD_PARSERS
@@ -303,9 +303,7 @@ def _build(
     channel, errors = build_channel(type(base), changes, base=base)
     if errors or channel is None:
         raise _settings_failure(errors)
-
-    updated = config.with_channel(channel, replace=old_name)
-    return updated
+    return config.with_channel(channel, replace=old_name)
 
 
 def _settings_failure(errors: list[SettingsError]) -> CommandError:
@@ -314,25 +312,30 @@ def _settings_failure(errors: list[SettingsError]) -> CommandError:
 
 def run_add(args: argparse.Namespace) -> int:
     """Add a channel from the flags, then store its secret."""
-    config = load_config()
-    if config.channel(args.name) is not None:
-        raise CommandError(
-            f'a channel named "{args.name}" already exists; change it with '
-            f"'sagicc channels edit {args.name}'"
-        )
 
-    model_cls = channel_class(args.kind)
-    changes = _changes(args, model_cls)
-    base = _fill_server(model_cls(name=args.name), args, changes)
-    updated = _build(base, {"name": args.name, **changes}, config, None)
+    def add(config: Config) -> Config:
+        if config.channel(args.name) is not None:
+            raise CommandError(
+                f'a channel named "{args.name}" already exists; change it with '
+                f"'sagicc channels edit {args.name}'"
+            )
+        model_cls = channel_class(args.kind)
+        changes = _changes(args, model_cls)
+        base = _fill_server(model_cls(name=args.name), args, changes)
+        return _build(base, {"name": args.name, **changes}, config, None)
+
+    # Build once without the lock to check the flags before any prompt.
+    preview = add(load_config()).channel(args.name)
+    assert preview is not None
+    secret = _read_secret(args, preview, ask_by_default=True)
+
+    updated = update_config(add)
     channel = updated.channel(args.name)
     assert channel is not None
-
-    secret = _read_secret(args, channel, ask_by_default=True)
-    store = open_secret_store(updated)
-    save_config(updated)
     if secret is not None:
+        store = open_secret_store(updated)
         store.set(secret_key(channel.name, _secret_kind(args, channel)), secret)
+
     print(f'Added {channel.KIND.value} channel "{channel.name}".')
     if secret is None and channel.username:
         print(
@@ -344,28 +347,31 @@ def run_add(args: argparse.Namespace) -> int:
 
 def run_edit(args: argparse.Namespace) -> int:
     """Change the given settings of a channel, its name or its secret."""
-    config = load_config()
-    current = _existing(config, args.name)
-    changes = _changes(args, type(current))
-    if args.rename:
-        if config.channel(args.rename) is not None:
-            raise CommandError(f'a channel named "{args.rename}" already exists')
-        changes["name"] = args.rename
-    base = _fill_server(current, args, changes)
+    new_name = args.rename or args.name
 
-    updated = config
-    if changes or base != current:
-        updated = _build(base, changes, config, current.name)
-    new_name = args.rename or current.name
+    def edit(config: Config) -> Config:
+        current = _existing(config, args.name)
+        changes = _changes(args, type(current))
+        if args.rename:
+            if config.channel(args.rename) is not None:
+                raise CommandError(f'a channel named "{args.rename}" already exists')
+            changes["name"] = args.rename
+        base = _fill_server(current, args, changes)
+        if not changes and base == current:
+            return config
+        return _build(base, changes, config, current.name)
+
+    # Build once without the lock to check the flags before any prompt.
+    preview = edit(load_config()).channel(new_name)
+    assert preview is not None
+    secret = _read_secret(args, preview, ask_by_default=False)
+
+    updated = update_config(edit)
     channel = updated.channel(new_name)
     assert channel is not None
-
-    secret = _read_secret(args, channel, ask_by_default=False)
     store = open_secret_store(updated)
-    if updated != config:
-        save_config(updated)
     if args.rename:
-        rename_channel_secrets(store, current.name, new_name)
+        rename_channel_secrets(store, args.name, new_name)
     if secret is not None:
         store.set(secret_key(new_name, _secret_kind(args, channel)), secret)
     print(f'Updated channel "{new_name}".')
@@ -374,22 +380,25 @@ def run_edit(args: argparse.Namespace) -> int:
 
 def run_remove(args: argparse.Namespace) -> int:
     """Remove a channel and its secrets after confirmation."""
-    config = load_config()
-    channel = _existing(config, args.name)
-    users = [c.name for c in config.incoming_using(channel.name)]
-    if users:
-        raise CommandError(
-            f'channel "{channel.name}" sends the replies of {", ".join(users)}; '
-            "point those at another outgoing channel first"
-        )
-    if not args.yes and not _confirm(f'Remove channel "{channel.name}"? [y/N] '):
+
+    def remove(config: Config) -> Config:
+        channel = _existing(config, args.name)
+        users = [c.name for c in config.incoming_using(channel.name)]
+        if users:
+            raise CommandError(
+                f'channel "{channel.name}" sends the replies of '
+                f"{', '.join(users)}; point those at another outgoing channel first"
+            )
+        return config.without_channel(channel.name)
+
+    remove(load_config())
+    if not args.yes and not _confirm(f'Remove channel "{args.name}"? [y/N] '):
         print("Nothing removed.")
         return 1
 
-    store = open_secret_store(config)
-    save_config(config.without_channel(channel.name))
-    delete_channel_secrets(store, channel.name)
-    print(f'Removed channel "{channel.name}".')
+    updated = update_config(remove)
+    delete_channel_secrets(open_secret_store(updated), args.name)
+    print(f'Removed channel "{args.name}".')
     return 0
 
 

@@ -4,10 +4,12 @@ from sagicc_tui.settings.config_file import (
     ConfigError,
     channel_to_dict,
     config_from_data,
+    config_lock,
     default_config_path,
     dump_config,
     load_config,
     save_config,
+    update_config,
 )
 from sagicc_tui.settings.models import (
     DEFAULT_PORTS,
@@ -73,6 +75,7 @@ __all__ = [
     "remember_secret",
     "rename_channel_secrets",
     "secret_key",
+    "update_config",
     "DEFAULT_PORTS",
     "INCOMING_PRESETS",
     "OUTGOING_PRESETS",
@@ -96,6 +99,7 @@ __all__ = [
     "channel_class",
     "channel_to_dict",
     "config_from_data",
+    "config_lock",
     "default_config_path",
     "dump_config",
     "load_config",

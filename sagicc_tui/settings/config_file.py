@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import logging
+import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -210,6 +213,41 @@ def _location_of(config: Config, error: SettingsError, occurrence: int) -> str:
                 return _channel_location(kind, index, {"name": channel.name})
             found += 1
     return _top_location(error.field)
+
+
+@contextlib.contextmanager
+def config_lock(path: Path | None = None) -> Iterator[None]:
+    """Hold an exclusive advisory lock on the config file's lock file.
+
+    Processes that read, change and save the config under this lock do not
+    overwrite each other's changes. Plain readers need no lock because
+    saves are atomic.
+    """
+    path = default_config_path() if path is None else path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
+
+
+def update_config(
+    change: Callable[[Config], Config], path: Path | None = None
+) -> Config:
+    """Load the config, apply ``change`` and save the result, under the lock.
+
+    ``change`` may raise to abort, and nothing is written then. Returns the
+    saved config, or the loaded one when ``change`` returned it unchanged.
+    """
+    path = default_config_path() if path is None else path
+    with config_lock(path):
+        config = load_config(path)
+        updated = change(config)
+        if updated != config:
+            save_config(updated, path)
+        return updated
 
 
 def save_config(config: Config, path: Path | None = None) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import fcntl
 import os
 import stat
 import tomllib
@@ -15,9 +17,11 @@ from sagicc_tui.settings import (
     ConfigError,
     IncomingChannel,
     atomic,
+    config_lock,
     dump_config,
     load_config,
     save_config,
+    update_config,
 )
 from tests.settings.helpers import sample_config
 
@@ -215,3 +219,37 @@ def test_documented_example_loads(tmp_path: Path) -> None:
     assert config.ticket_tag(42) == "[ACME#42]"
     assert config.outgoing_for(config.incoming[0]).name == "support-smtp"
     assert config.outgoing[0].signature == "Kind regards,\nACME Support"
+
+
+def test_config_lock_is_exclusive(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    with config_lock(path):
+        descriptor = os.open(tmp_path / ".config.toml.lock", os.O_RDWR)
+        try:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(descriptor)
+
+
+def test_update_config_applies_change(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    save_config(Config(operator_name="old"), path)
+    result = update_config(
+        lambda config: dataclasses.replace(config, operator_name="new"), path
+    )
+    assert result.operator_name == "new"
+    assert load_config(path).operator_name == "new"
+
+
+def test_update_config_abort_writes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    save_config(Config(operator_name="old"), path)
+    before = path.read_bytes()
+
+    def abort(config: Config) -> Config:
+        raise RuntimeError("changed my mind")
+
+    with pytest.raises(RuntimeError):
+        update_config(abort, path)
+    assert path.read_bytes() == before
