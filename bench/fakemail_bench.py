@@ -73,7 +73,8 @@ def time_fetch(
     client = imaplib.IMAP4("127.0.0.1", port)
     client.login(user, password)
     status, data = client.select("INBOX", readonly=True)
-    assert status == "OK" and int(data[0]) == count, data
+    assert status == "OK", data
+    assert int(data[0]) == count, data
     received = 0
     started = time.perf_counter()
     for first in range(1, count + 1, batch):

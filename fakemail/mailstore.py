@@ -1,10 +1,10 @@
 """In-memory mailboxes of a fakemail run: folders, messages, flags and UIDs.
 
-``MailStore`` holds, per user, folders with a UIDVALIDITY, a UIDNEXT and
+``MailStore`` contains, per user, folders with a UIDVALIDITY, a UIDNEXT and
 messages (uid, raw bytes, flags, internal date). The timeline, SMTP delivery
-and the IMAP server all change mail through its methods; each change is
-announced to listeners registered with ``subscribe`` as a ``StoreEvent`` so
-that IMAP sessions can send EXISTS, EXPUNGE and FETCH FLAGS updates.
+and the IMAP server all change mail through its methods. Each change goes
+to the listeners registered with ``subscribe`` as a ``StoreEvent``, so that
+IMAP sessions can send EXISTS, EXPUNGE and FETCH FLAGS updates.
 
 Rules that callers rely on:
 
@@ -74,7 +74,7 @@ class Folder:
 
 
 class EventKind(enum.Enum):
-    """What changed in a folder."""
+    """Kind of change to a folder."""
 
     DELIVERED = "delivered"
     FLAGS = "flags"
@@ -315,7 +315,7 @@ class MailStore:
         Raises MailStoreError when a single UID given to ``set_flags`` is unknown.
         """
         target = self.folder(user, folder)
-        wanted = {normalize_flag(flag) for flag in flags}
+        new_flags = {normalize_flag(flag) for flag in flags}
         changed: list[int] = []
         uid_list = list(uids)
         for uid in uid_list:
@@ -328,11 +328,11 @@ class MailStore:
                 continue
             before = set(message.flags)
             if mode == "set":
-                message.flags = set(wanted)
+                message.flags = set(new_flags)
             elif mode == "add":
-                message.flags |= wanted
+                message.flags |= new_flags
             elif mode == "remove":
-                message.flags -= wanted
+                message.flags -= new_flags
             else:
                 raise ValueError(f"flag mode must be set, add or remove, not {mode!r}")
             if message.flags != before:

@@ -172,12 +172,12 @@ def _whole_section(message: Message, item: Item) -> bytes:
         return target.header
     if item.text == b"TEXT":
         return target.body
-    wanted = {name.lower() for name in item.fields}
+    requested = {name.lower() for name in item.fields}
     keep = item.text == b"HEADER.FIELDS"
     lines = [
         raw
         for name, raw in mime.header_lines(target.header)
-        if (name in wanted) == keep
+        if (name in requested) == keep
     ]
     return b"".join(lines) + b"\r\n"
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from fakemail.imap import utf7
-from fakemail.imap.session import CommandError, normalize_flags
+from fakemail.imap.session import CommandError, ConnectionClosed, normalize_flags
 from fakemail.imap.syntax import ParseError, Parser, astring, resolve
 from fakemail.mailstore import (
     DELIMITER,
@@ -59,6 +61,7 @@ async def _select(session: Session, parser: Parser, *, readonly: bool) -> str:
     parser.space()
     name = mailbox_name(parser)
     parser.end()
+
     if session.selected is not None:
         session.unselect()
         await session.send_line("* OK [CLOSED] Previous mailbox closed.")
@@ -66,6 +69,7 @@ async def _select(session: Session, parser: Parser, *, readonly: bool) -> str:
         raise CommandError("NO", f"Mailbox does not exist: {name}")
     folder = _folder(session, name)
     session.select(folder.name, readonly)
+
     keywords = sorted(
         {flag for m in session.view for flag in m.flags if not flag.startswith("\\")}
     )
@@ -85,6 +89,7 @@ async def _select(session: Session, parser: Parser, *, readonly: bool) -> str:
     lines.append(f"* OK [UIDVALIDITY {folder.uidvalidity}] UIDs valid")
     lines.append(f"* OK [UIDNEXT {folder.uidnext}] Predicted next UID")
     await session.send_line("\r\n".join(lines))
+
     mode = "READ-ONLY" if readonly else "READ-WRITE"
     return f"[{mode}] {'Examine' if readonly else 'Select'} completed."
 
@@ -99,7 +104,7 @@ async def create(session: Session, tag: bytes, parser: Parser, uid: bool) -> str
     parts = name.split(DELIMITER)
     if any(not part for part in parts):
         raise CommandError("NO", f"Invalid mailbox name: {name}")
-    # RFC 3501 asks servers to create missing parents of a hierarchical name.
+    # RFC 3501 says a server SHOULD create the missing parents of a new name.
     for depth in range(1, len(parts) + 1):
         session.store.create_folder(user, DELIMITER.join(parts[:depth]), exist_ok=True)
     return "Create completed."
@@ -170,6 +175,7 @@ async def _list(session: Session, parser: Parser, verb: str) -> None:
     parser.space()
     pattern = parser.list_mailbox()
     parser.end()
+
     if not pattern:
         root = b'""' if not reference else astring(reference.split(b"/")[0] + b"/")
         await session.send_line(f'* {verb} (\\Noselect) "/" '.encode() + root)
@@ -179,6 +185,7 @@ async def _list(session: Session, parser: Parser, verb: str) -> None:
     except utf7.Utf7Error as error:
         raise CommandError("BAD", str(error)) from None
     matcher = _pattern(full)
+
     folders = session.store.folders(session.user or "")
     names = {f.name for f in folders if verb == "LIST" or f.subscribed}
     every = {f.name for f in folders}
@@ -189,6 +196,7 @@ async def _list(session: Session, parser: Parser, verb: str) -> None:
             parent = DELIMITER.join(parts[:depth])
             if parent not in every and verb == "LIST":
                 names.add(parent)
+
     lines = []
     for name in sorted(names, key=lambda n: (n != INBOX, n)):
         if not matcher(name):
@@ -215,11 +223,17 @@ def _attributes(name: str, every: set[str], verb: str) -> bytes:
     return ("(" + " ".join(attributes) + ")").encode()
 
 
-def _pattern(pattern: str):
-    expression = "".join(
-        ".*" if char == "*" else "[^/]*" if char == "%" else re.escape(char)
-        for char in pattern
-    )
+def _pattern(pattern: str) -> Callable[[str], bool]:
+    """Compile a LIST pattern: ``*`` matches anything, ``%`` stops at ``/``."""
+    pieces = []
+    for char in pattern:
+        if char == "*":
+            pieces.append(".*")
+        elif char == "%":
+            pieces.append("[^/]*")
+        else:
+            pieces.append(re.escape(char))
+    expression = "".join(pieces)
     compiled = re.compile(expression + r"\Z", re.DOTALL)
     inbox = re.compile(expression + r"\Z", re.DOTALL | re.IGNORECASE)
 
@@ -255,7 +269,7 @@ async def status(session: Session, tag: bytes, parser: Parser, uid: bool) -> str
     }
     if session.selected == folder.name:
         values["RECENT"] = len(session.recent)
-    # Dovecot 2.3 answers in this fixed order, whatever the request's order.
+    # Dovecot 2.3 lists the items in this fixed order, whatever the request's.
     body = " ".join(f"{item} {values[item]}" for item in _STATUS_ITEMS if item in items)
     await session.send_line(
         b"* STATUS " + wire_name(folder.name) + f" ({body})".encode()
@@ -334,6 +348,32 @@ async def expunge(session: Session, tag: bytes, parser: Parser, uid: bool) -> st
 
 
 async def idle(session: Session, tag: bytes, parser: Parser, uid: bool) -> None:
+    """Send updates as they happen until the client sends DONE."""
     parser.end()
-    await session.idle(tag)
+    await session.send_line("+ idling")
+    await session.flush_updates()
+    line_task = asyncio.ensure_future(session.reader.readline())
+    try:
+        while True:
+            wake_task = asyncio.ensure_future(session.wake.wait())
+            done, _ = await asyncio.wait(
+                {line_task, wake_task}, return_when=asyncio.FIRST_COMPLETED
+            )
+            wake_task.cancel()
+            if wake_task in done:
+                await session.flush_updates()
+            if line_task in done:
+                break
+        line = line_task.result()
+    finally:
+        if not line_task.done():
+            line_task.cancel()
+    if not line:
+        raise ConnectionClosed
+    session.record_client(line.rstrip(b"\r\n"))
+    await session.flush_updates()
+    if line.strip().upper() == b"DONE":
+        await session.send_line(tag + b" OK Idle completed.")
+    else:
+        await session.send_line(tag + b" BAD Expected DONE to end IDLE.")
     return None

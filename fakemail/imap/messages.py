@@ -35,41 +35,65 @@ async def fetch(session: Session, tag: bytes, parser: Parser, uid: bool) -> str:
     items = fetching.parse_items(parser)
     parser.end()
     indexes = _selected_indexes(session, ranges, uid)
-    mark_seen = fetching.needs_seen(items) and not session.readonly
-    wants_flags = any(item.kind == b"FLAGS" for item in items)
-    if mark_seen:
-        unseen = [
-            session.view[i].uid
-            for i in indexes
-            if "\\Seen" not in session.view[i].flags
-        ]
-        if unseen:
-            session.store.store_flags(
-                session.user or "",
-                session.selected or "",
-                unseen,
-                ["\\Seen"],
-                "add",
-                origin=session,
-            )
-            if not wants_flags:
-                # Dovecot 2.3 puts the implied FLAGS first; clients accept any order.
-                items = [fetching.Item(kind=b"FLAGS", key=b"FLAGS"), *items]
-                wants_flags = True
+
+    # A non-PEEK body fetch sets \Seen, and the messages it changed get
+    # FLAGS in their response even when the client did not request it.
+    seen_now: set[int] = set()
+    if fetching.needs_seen(items) and not session.readonly:
+        seen_now = _mark_seen(session, indexes)
+    with_flags = items
+    if not any(item.kind == b"FLAGS" for item in items):
+        # Dovecot 2.3 puts the implied FLAGS first; clients accept any order.
+        with_flags = [fetching.Item(kind=b"FLAGS", key=b"FLAGS"), *items]
+
+    await _send_fetch_responses(session, indexes, items, with_flags, seen_now, uid)
+    return ("UID " if uid else "") + "Fetch completed."
+
+
+def _mark_seen(session: Session, indexes: list[int]) -> set[int]:
+    """Add \\Seen to the selected messages; return the UIDs that lacked it."""
+    unseen = [
+        session.view[i].uid for i in indexes if "\\Seen" not in session.view[i].flags
+    ]
+    if not unseen:
+        return set()
+    changed = session.store.store_flags(
+        session.user or "",
+        session.selected or "",
+        unseen,
+        ["\\Seen"],
+        "add",
+        origin=session,
+    )
+    return set(changed)
+
+
+async def _send_fetch_responses(
+    session: Session,
+    indexes: list[int],
+    items: list[fetching.Item],
+    with_flags: list[fetching.Item],
+    seen_now: set[int],
+    uid: bool,
+) -> None:
+    """Render the responses and hand them to the session in 4 MB chunks."""
     view = session.view
     render = fetching.render
+    wants_flags = with_flags is items
     chunk: list[bytes] = []
     size = 0
     for index in indexes:
         message = view[index]
-        flags = session.flags_of(message) if wants_flags else b""
-        size += render(index + 1, message, items, flags, uid, chunk)
+        chosen = with_flags if message.uid in seen_now else items
+        flags = (
+            session.flags_of(message) if wants_flags or chosen is with_flags else b""
+        )
+        size += render(index + 1, message, chosen, flags, uid, chunk)
         if size > 1 << 22:
             await session.send(b"".join(chunk))
             chunk, size = [], 0
     if chunk:
         await session.send(b"".join(chunk))
-    return ("UID " if uid else "") + "Fetch completed."
 
 
 async def store(session: Session, tag: bytes, parser: Parser, uid: bool) -> str:
@@ -87,6 +111,7 @@ async def store(session: Session, tag: bytes, parser: Parser, uid: bool) -> str:
     while parser.skip(b" "):
         flags.append(parser.flag())
     parser.end()
+
     if session.readonly:
         raise CommandError("NO", "[READ-ONLY] Mailbox is open read-only.")
     indexes = _selected_indexes(session, ranges, uid)

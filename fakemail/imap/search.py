@@ -108,6 +108,8 @@ def _simple_key(name: bytes) -> Predicate | None:
 
 
 def _key_with_argument(name: bytes, parser: Parser) -> Predicate:
+    if name in _HEADER_KEYS or name in (b"HEADER", b"BODY", b"TEXT"):
+        return _text_key(name, parser)
     if name == b"NOT":
         inner = _key(parser)
         return lambda s, i, m: not inner(s, i, m)
@@ -134,6 +136,11 @@ def _key_with_argument(name: bytes, parser: Parser) -> Predicate:
     if name in (b"SENTBEFORE", b"SENTON", b"SENTSINCE"):
         day = parser.date().date()
         return _date_key(name[4:], day, _sent_date)
+    raise ParseError(f"unknown SEARCH key {name.decode('ascii', 'replace')}")
+
+
+def _text_key(name: bytes, parser: Parser) -> Predicate:
+    """Compile a key that matches a substring of headers or body, ignoring case."""
     if name in _HEADER_KEYS:
         needle = _needle(parser)
         field = _HEADER_KEYS[name]
@@ -149,7 +156,7 @@ def _key_with_argument(name: bytes, parser: Parser) -> Predicate:
     if name == b"TEXT":
         needle = _needle(parser)
         return lambda s, i, m: needle in _body_text(m) or needle in _all_headers(m)
-    raise ParseError(f"unknown SEARCH key {name.decode('ascii', 'replace')}")
+    raise ParseError(f"unknown SEARCH text key {name.decode('ascii', 'replace')}")
 
 
 def _needle(parser: Parser) -> str:

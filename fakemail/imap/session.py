@@ -13,8 +13,14 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from fakemail.faults import FaultAction, FaultRule
-from fakemail.imap.syntax import ParseError, Parser
-from fakemail.mailstore import EventKind, Message, StoreEvent, normalize_flag
+from fakemail.imap.syntax import ParseError, Parser, summarize_literals
+from fakemail.mailstore import (
+    EventKind,
+    MailStoreError,
+    Message,
+    StoreEvent,
+    normalize_flag,
+)
 
 if TYPE_CHECKING:
     from fakemail.imap.server import IMAPServer
@@ -23,7 +29,6 @@ log = logging.getLogger(__name__)
 
 MAX_LITERAL = 64 * 1024 * 1024
 _LITERAL_AT_END = re.compile(rb"\{(\d{1,10})(\+?)\}\r\n$")
-_LITERAL_IN_LINE = re.compile(rb"\{(\d{1,10})\}$")
 _FLUSH_SIZE = 1 << 22
 _connection_ids = itertools.count(1)
 SYSTEM_FLAG_ORDER = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
@@ -88,7 +93,7 @@ class Session:
     # Connection lifetime
 
     async def run(self) -> None:
-        """Greet the client and answer commands until LOGOUT or disconnect."""
+        """Greet the client and respond to commands until LOGOUT or disconnect."""
         unsubscribe = self.store.subscribe(self._on_event)
         try:
             capabilities = " ".join(self.server.capabilities(self))
@@ -182,7 +187,7 @@ class Session:
         self._buffer.clear()
         self._buffered = 0
         if self.server.transcript is not None:
-            for line in _summarize(data):
+            for line in summarize_literals(data):
                 self.server.transcript.record(self.id, "S", line)
         if self.cut_literal:
             self._cut(data)
@@ -201,7 +206,7 @@ class Session:
     # Dispatch
 
     async def handle(self, command: bytes) -> None:
-        """Parse and run one command, answering BAD on any syntax error."""
+        """Parse and run one command; a syntax error gets a BAD response."""
         from fakemail.imap.commands import COMMANDS, UID_COMMANDS
 
         parser = Parser(command)
@@ -236,36 +241,56 @@ class Session:
         await self._run(tag, full_name.decode(), entry, parser, uid)
 
     async def _run(
-        self, tag: bytes, name: str, entry, parser: Parser, uid: bool
+        self,
+        tag: bytes,
+        name: str,
+        entry: tuple[Handler, frozenset[State]],
+        parser: Parser,
+        uid: bool,
     ) -> None:
         handler, states = entry
-        rule = (
-            self.server.faults.take(name, tag.decode()) if self.server.faults else None
-        )
+        faults = self.server.faults
+        rule = faults.take(name, tag.decode()) if faults is not None else None
         if rule is not None and await self._apply_fault(rule, tag):
             return
         if self.state not in states:
             await self.send_line(tag + _wrong_state(self.state, name))
             return
+        status, text = await self._call(handler, tag, name, parser, uid)
+        if status is None:
+            return
+        # RFC 3501 forbids EXPUNGE responses during FETCH, STORE and SEARCH
+        # by sequence number, because they would shift the numbers in use.
         deferrable = name in ("FETCH", "STORE", "SEARCH")
+        await self.flush_updates(allow_expunge=not deferrable)
+        await self.send_line(f"{tag.decode()} {status} {text}")
+        if self.cut_literal:
+            raise ConnectionClosed
+
+    async def _call(
+        self, handler: Handler, tag: bytes, name: str, parser: Parser, uid: bool
+    ) -> tuple[str | None, str]:
+        """Run ``handler``; return the tagged status and text (None: already sent)."""
         try:
             text = await handler(self, tag, parser, uid)
         except ParseError as error:
-            await self.flush_updates(allow_expunge=not deferrable)
-            await self.send_line(
-                f"{tag.decode()} BAD Error in IMAP command {name}: {error}"
-            )
-            return
+            return "BAD", f"Error in IMAP command {name}: {error}"
         except CommandError as error:
-            await self.flush_updates(allow_expunge=not deferrable)
-            await self.send_line(f"{tag.decode()} {error.status} {error.text}")
-            return
+            return error.status, error.text
+        except (ConnectionClosed, ConnectionError, asyncio.IncompleteReadError):
+            raise
+        except ssl.SSLError:
+            raise
+        except MailStoreError as error:
+            return "NO", str(error)
+        except Exception:
+            # A bug must not cost the client its connection. The client gets
+            # a NO response and the traceback goes to the log.
+            log.exception("%s: %s failed", self.id, name)
+            return "NO", "[SERVERBUG] Internal error in fakemail; see its log."
         if text is None:
-            return
-        await self.flush_updates(allow_expunge=not deferrable)
-        await self.send_line(f"{tag.decode()} OK {text}")
-        if self.cut_literal:
-            raise ConnectionClosed
+            return None, ""
+        return "OK", text
 
     async def _apply_fault(self, rule: FaultRule, tag: bytes) -> bool:
         """Apply ``rule``; return True when the command must not run."""
@@ -406,37 +431,6 @@ class Session:
             self.flags_of(message),
         )
 
-    # IDLE
-
-    async def idle(self, tag: bytes) -> None:
-        """Send updates as they happen until the client sends DONE."""
-        await self.send_line("+ idling")
-        await self.flush_updates()
-        line_task = asyncio.ensure_future(self.reader.readline())
-        try:
-            while True:
-                wake_task = asyncio.ensure_future(self.wake.wait())
-                done, _ = await asyncio.wait(
-                    {line_task, wake_task}, return_when=asyncio.FIRST_COMPLETED
-                )
-                wake_task.cancel()
-                if wake_task in done:
-                    await self.flush_updates()
-                if line_task in done:
-                    break
-            line = line_task.result()
-        finally:
-            if not line_task.done():
-                line_task.cancel()
-        if not line:
-            raise ConnectionClosed
-        self.record_client(line.rstrip(b"\r\n"))
-        await self.flush_updates()
-        if line.strip().upper() == b"DONE":
-            await self.send_line(tag + b" OK Idle completed.")
-        else:
-            await self.send_line(tag + b" BAD Expected DONE to end IDLE.")
-
 
 def normalize_flags(flags: list[str]) -> set[str]:
     """Return ``flags`` with system flags in canonical case; reject \\Recent."""
@@ -463,27 +457,3 @@ def _wrong_state(state: State, name: str) -> bytes:
             f" BAD Command {name} needs a selected mailbox: SELECT one first.".encode()
         )
     return f" BAD Command {name} is not valid after authentication.".encode()
-
-
-def _summarize(data: bytes) -> list[bytes]:
-    """Split sent data into lines, replacing literal contents by their size."""
-    lines: list[bytes] = []
-    current = b""
-    position = 0
-    while position < len(data):
-        end = data.find(b"\r\n", position)
-        if end == -1:
-            end = len(data)
-        current += data[position:end]
-        position = end + 2
-        match = _LITERAL_IN_LINE.search(current)
-        if match:
-            size = int(match.group(1))
-            current += b" <%d bytes>" % size
-            position += size
-            continue
-        lines.append(current)
-        current = b""
-    if current:
-        lines.append(current)
-    return lines

@@ -145,7 +145,7 @@ class Parser:
         return value
 
     def list_mailbox(self) -> bytes:
-        """A LIST pattern: an astring that may also hold ``%`` and ``*``."""
+        """Read a LIST pattern: an astring that may also contain ``%`` and ``*``."""
         if self.peek() in (0x22, 0x7B):
             return self.string()
         value = self._run(frozenset(b"]") | _LIST_WILDCARDS)
@@ -154,7 +154,7 @@ class Parser:
         return value
 
     def flag_list(self) -> list[str]:
-        """A parenthesised list of flags (or one bare flag, as STORE allows)."""
+        """Read a parenthesised list of flags, or one bare flag as STORE allows."""
         if not self.skip(b"("):
             return [self.flag()]
         flags: list[str] = []
@@ -296,3 +296,30 @@ def astring(value: bytes) -> bytes:
 
 def paren(items: Iterable[bytes]) -> bytes:
     return b"(" + b" ".join(items) + b")"
+
+
+_LITERAL_AT_LINE_END = re.compile(rb"\{(\d{1,10})\}$")
+
+
+def summarize_literals(data: bytes) -> list[bytes]:
+    """Split sent data into lines, replacing literal contents by their size."""
+    lines: list[bytes] = []
+    current = b""
+    position = 0
+    while position < len(data):
+        end = data.find(b"\r\n", position)
+        if end == -1:
+            end = len(data)
+        current += data[position:end]
+        position = end + 2
+        match = _LITERAL_AT_LINE_END.search(current)
+        if match:
+            size = int(match.group(1))
+            current += b" <%d bytes>" % size
+            position += size
+            continue
+        lines.append(current)
+        current = b""
+    if current:
+        lines.append(current)
+    return lines

@@ -1,4 +1,4 @@
-"""One command script against fakemail and Dovecot; normalized answers must match."""
+"""One command script against fakemail and Dovecot: normalized responses match."""
 
 from __future__ import annotations
 
@@ -89,6 +89,7 @@ SCRIPT: list[bytes] = [
     b"UID FETCH 2:* (FLAGS)",
     b"UID FETCH 3:2 (UID)",
     b"FETCH 3 (BODY[TEXT])",
+    b"FETCH 1:2 (BODY[HEADER.FIELDS (SUBJECT)])",
     b"SEARCH ALL",
     b"SEARCH SEEN",
     b"SEARCH UNSEEN",

@@ -49,12 +49,12 @@ async def test_malformed_command_gets_bad(tmp_path: Path, line: bytes):
         assert (await client.command(b"S", b"SELECT INBOX"))[-1].startswith(b"S OK")
         await client.send(line + b"\r\n")
         if line.endswith(b"{3}"):
-            # The server asks for the literal, then finds junk after it.
+            # The server requests the literal, then finds junk after it.
             assert (await client.line()).startswith(b"+ ")
             await client.send(b"abc junk\r\n")
         answer = await client.line()
         assert b" BAD " in answer, answer
-        # The connection survives and still answers.
+        # The connection survives and still responds.
         assert (await client.command(b"Z", b"NOOP"))[-1] == b"Z OK NOOP completed.\r\n"
         await client.close()
 
