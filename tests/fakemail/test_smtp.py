@@ -11,6 +11,7 @@ import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import aiosmtplib
 import pytest
 import pytest_asyncio
 
@@ -377,3 +378,28 @@ def test_reused_outbox_folder_keeps_numbering(tmp_path: Path) -> None:
     assert first.id == "000001"
     assert second.id == "000002"
     assert [record.id for record in Outbox.load(tmp_path)] == ["000001", "000002"]
+
+
+@pytest.mark.parametrize("encryption", ["ssl", "starttls", "none"])
+async def test_aiosmtplib_sends_in_every_mode(
+    start_smtp: StartSMTP, fakemail_tls: TLSMaterials, encryption: str
+) -> None:
+    server = await start_smtp(encryption)
+
+    await aiosmtplib.send(
+        MESSAGE,
+        sender=USER,
+        recipients=["customer@example.org"],
+        hostname="127.0.0.1",
+        port=server.port,
+        username=USER,
+        password=PASSWORD,
+        use_tls=encryption == "ssl",
+        start_tls=encryption == "starttls",
+        tls_context=fakemail_tls.client_context(),
+        timeout=5,
+    )
+
+    [record] = server.outbox.records()
+    assert record.authenticated_user == USER
+    assert record.tls is (encryption != "none")
