@@ -44,6 +44,7 @@ _HEADER = (
     "kept in the secret store, never here: use 'sagicc channels edit NAME\n"
     "--set-secret'. Format: docs/config.md in the sagicc-tui sources."
 )
+_READ_FIX = "check the file's permissions and that it is UTF-8 text."
 _TABLES = {"incoming": IncomingChannel, "outgoing": OutgoingChannel}
 
 
@@ -76,7 +77,7 @@ def default_config_path() -> Path:
 
 
 def load_config(path: Path | None = None) -> Config:
-    """Read and validate the config file; a missing file gives the defaults.
+    """Read and validate the config file. A missing file gives the defaults.
 
     Raises ConfigError naming the file and the line (syntax errors) or the
     table (invalid settings) of every problem found.
@@ -87,7 +88,9 @@ def load_config(path: Path | None = None) -> Config:
     except FileNotFoundError:
         return Config()
     except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(path, [("file", f"cannot be read: {error}")]) from None
+        raise ConfigError(
+            path, [("file", f"cannot be read: {error}. Fix: {_READ_FIX}")]
+        ) from None
 
     try:
         data = tomllib.loads(text)
@@ -288,7 +291,7 @@ def _render(config: Config, path: Path) -> str:
 
 
 def dump_config(config: Config) -> str:
-    """Return the TOML text for ``config``; it contains no secrets."""
+    """Return the TOML text for ``config``, which contains no secrets."""
     document = tomlkit.document()
     for line in _HEADER.splitlines():
         document.add(tomlkit.comment(line))

@@ -253,3 +253,10 @@ def test_update_config_abort_writes_nothing(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError):
         update_config(abort, path)
     assert path.read_bytes() == before
+
+
+def test_non_utf8_file_reported(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(b'operator_name = "\xff"\n')
+    with pytest.raises(ConfigError, match="that it is UTF-8 text"):
+        load_config(path)
