@@ -24,13 +24,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from sagicc_tui.mail.record import MessageRecord  # noqa: E402
 from sagicc_tui.store import IngestItem, TicketStore  # noqa: E402
 from sagicc_tui.store.bodies import index_pending_bodies  # noqa: E402
 from sagicc_tui.store.ingest import (  # noqa: E402
     IngestCursor,
     IngestParams,
     ingest,
-    parse_items,
+    parse_headers,
 )
 
 # Subjects and bodies per charset, so every decoder path runs.
@@ -206,7 +207,7 @@ def read_batches(
 def rss_mib() -> tuple[float, float]:
     """Return (current, peak) resident memory of this process in MiB (Linux).
 
-    Worker processes are not counted; each holds at most a few batches.
+    Worker processes are not counted. Each keeps at most a few batches.
     """
     page = os.sysconf("SC_PAGE_SIZE")
     with open("/proc/self/statm") as statm:
@@ -227,17 +228,24 @@ def parsed_batches(
         yield from batches
         return
     with ProcessPoolExecutor(workers) as pool:
-        pending: deque[Future[list[IngestItem]]] = deque()
+        pending: deque[tuple[list[IngestItem], Future[list[MessageRecord]]]] = deque()
         for batch in batches:
-            pending.append(
-                pool.submit(
-                    parse_items, batch, params.encoding, params.max_message_size
-                )
+            future = pool.submit(
+                parse_headers, batch, params.encoding, params.max_message_size
             )
+            pending.append((batch, future))
             if len(pending) > 2 * workers:
-                yield pending.popleft().result()
+                yield with_records(*pending.popleft())
         while pending:
-            yield pending.popleft().result()
+            yield with_records(*pending.popleft())
+
+
+def with_records(
+    batch: list[IngestItem], future: Future[list[MessageRecord]]
+) -> list[IngestItem]:
+    for item, record in zip(batch, future.result(), strict=True):
+        item.record = record
+    return batch
 
 
 def run_ingest(

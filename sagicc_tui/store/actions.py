@@ -1,4 +1,4 @@
-"""What operators do to tickets: close, reopen, split and merge, each audited."""
+"""Operator actions on tickets: open, close, reopen, split and merge, each audited."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ class TicketNotFoundError(LookupError):
 
 
 class TicketActionError(ValueError):
-    """The action makes no sense for this ticket now; the message says why."""
+    """The action is invalid for this ticket now; the message explains why."""
 
 
 class ActionMixin(ReadMixin):

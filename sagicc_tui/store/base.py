@@ -28,6 +28,9 @@ CACHE_KIB = 16_384
 FILE_MODE = 0o660
 DIR_MODE = 0o770
 
+# SQLite's name for a private database in memory, for tests and one-off runs.
+MEMORY = ":memory:"
+
 
 def create_private_file(path: Path) -> None:
     """Create ``path`` if missing with FILE_MODE minus the umask, never world-readable.
@@ -46,9 +49,10 @@ def create_private_file(path: Path) -> None:
 class StoreBase:
     """One SQLite connection with the store's settings; the mixins add the API.
 
-    A store object may be shared between threads: every call takes an
-    internal lock. Writers use ``BEGIN IMMEDIATE`` so two processes never
-    deadlock upgrading a read to a write.
+    A store object may be shared between threads because every call takes
+    an internal lock. Writers start with ``BEGIN IMMEDIATE``, so a second
+    writer waits up to the busy timeout for the first instead of failing
+    halfway through when it upgrades a read to a write.
     """
 
     def __init__(
@@ -60,7 +64,9 @@ class StoreBase:
     ) -> None:
         self.path = Path(path)
         self.clock = clock
-        create_private_file(self.path)
+        self.in_memory = str(path) == MEMORY
+        if not self.in_memory:
+            create_private_file(self.path)
         self._lock = threading.RLock()
         self._write_depth = 0
         self._channel_ids: dict[str, int] = {}
@@ -78,7 +84,7 @@ class StoreBase:
         conn = self._conn
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
+        if str(mode).lower() != "wal" and not self.in_memory:
             raise sqlite3.OperationalError(
                 f"store {self.path} could not switch to WAL mode (got {mode!r}); "
                 "put SAGICC_HOME on a local file system that supports shared memory"

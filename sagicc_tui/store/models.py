@@ -43,7 +43,7 @@ class ChannelStateName(StrEnum):
 
 
 class ChangeKind(StrEnum):
-    """What a row of the change log announces to consoles."""
+    """Kind of change one row of the change log announces to consoles."""
 
     TICKET_NEW = "ticket-new"
     MESSAGE_NEW = "message-new"
@@ -71,7 +71,7 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class TicketFilter:
-    """What the feed shows. ``None`` means any; merged tickets are always hidden."""
+    """Feed filter. ``None`` matches any value, and merged tickets never show."""
 
     channel: str | None = None
     status: TicketStatus | None = None
@@ -155,7 +155,7 @@ class OutboxItem:
 
 @dataclass(frozen=True, slots=True)
 class ChannelState:
-    """What the engine last reported for one channel.
+    """The engine's last reported state of one channel.
 
     ``progress`` is (messages done, messages in total) while syncing.
     """

@@ -89,7 +89,7 @@ class OutboxMixin(StoreBase):
         ``raw`` is the complete message with our signed Message-ID. With
         ``ticket_id`` a copy (direction out) joins the ticket's conversation
         on the ticket's channel in the same transaction, so a customer's
-        answer threads back even when it arrives before the engine reports
+        reply threads back even when it arrives before the engine reports
         the message sent. ``mail_from`` and ``rcpt_to`` are the SMTP envelope.
         """
         record = _parse_outgoing(raw)

@@ -1,4 +1,4 @@
-"""What the engine records per channel: folder sync cursors and connection state."""
+"""Engine records per channel: folder sync cursors and connection state."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The grouping rules' ``TicketIndex`` lookups, answered from the SQLite store."""
+"""The grouping rules' ``TicketIndex`` lookups, served from the SQLite store."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ class SqliteTicketIndex:
     """Read-only lookups over one channel, on the caller's connection.
 
     Ingest uses it inside its write transaction, so messages stored earlier
-    in the same batch are visible. Merged tickets hold no messages, so the
-    message lookups land on the merge target by themselves; ticket lookups
+    in the same batch are visible. A merge moves every message to the
+    target, so message lookups land there by themselves. Ticket lookups
     skip merged tickets or follow them to their target.
     """
 

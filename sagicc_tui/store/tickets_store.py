@@ -17,7 +17,7 @@ class TicketStore(ActionMixin, OutboxMixin, SyncStateMixin):
     """The SQLite ticket store: reads for consoles, writes for consoles and the engine.
 
     Open one per process (or per thread that needs its own connection);
-    every process sees the others' commits, and ``change_counter`` tells a
+    every process reads the others' commits, and ``change_counter`` tells a
     console when to repaint. Files are created mode 0660 minus the umask and
     never readable by others: operators who share ``SAGICC_HOME`` as
     different Unix users put it in a group-owned, setgid folder and run with

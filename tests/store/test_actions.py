@@ -86,7 +86,7 @@ def test_split_moves_message_and_its_replies(
     )
     assert event.message_row_id == reply_row
 
-    # A later answer to the split message follows it into the new ticket.
+    # A later reply to the split message follows it into the new ticket.
     results = ingest(store, params, [raw_message("c@x", in_reply_to="b@x", minutes=9)])
     assert results[0].ticket_id == new_ticket.id
 
@@ -153,15 +153,15 @@ def test_merge_follows_chains(store: TicketStore, params: IngestParams) -> None:
 def test_merge_rejects_other_channel_and_self(
     store: TicketStore, params: IngestParams
 ) -> None:
-    here = ingest(store, params, [raw_message("a@x")])[0].ticket_id
-    there = ingest(store, IngestParams(channel="sales"), [raw_message("b@x")])[
+    support_ticket = ingest(store, params, [raw_message("a@x")])[0].ticket_id
+    sales_ticket = ingest(store, IngestParams(channel="sales"), [raw_message("b@x")])[
         0
     ].ticket_id
 
     with pytest.raises(TicketActionError, match="one channel"):
-        store.merge_tickets(here, there, "alice")  # type: ignore[arg-type]
+        store.merge_tickets(support_ticket, sales_ticket, "alice")  # type: ignore[arg-type]
     with pytest.raises(TicketActionError, match="itself"):
-        store.merge_tickets(here, here, "alice")  # type: ignore[arg-type]
+        store.merge_tickets(support_ticket, support_ticket, "alice")  # type: ignore[arg-type]
 
 
 def test_open_ticket_for_new_conversation(store: TicketStore) -> None:

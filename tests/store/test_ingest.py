@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import secrets
 
 import pytest
@@ -215,7 +216,7 @@ def test_our_signed_reply_threads_answer_back(store: TicketStore) -> None:
     )
     queue_to_ann(store, reply, ticket_id)
 
-    # The customer answers our reply only; no other header links it.
+    # The customer replies to our message only; no other header links it.
     answer = raw_message(
         "c@x", subject="Re: Printer broken", in_reply_to=ours, minutes=60
     )
@@ -231,7 +232,7 @@ def test_our_signed_reply_threads_answer_back(store: TicketStore) -> None:
     ]
 
 
-def test_copy_of_our_reply_from_sent_folder_is_duplicate(store: TicketStore) -> None:
+def test_sent_copy_of_reply_is_duplicate(store: TicketStore) -> None:
     key = secrets.token_bytes(32)
     params = IngestParams(
         channel="support",
@@ -326,3 +327,21 @@ def test_oversize_kept_headers_then_fetched(store: TicketStore) -> None:
     assert "oversize" not in message.flags
     assert message.body_text.startswith("Serial number XK-4711.")
     assert [t.subject for t in store.search("XK-4711")] == ["Printer broken"]
+
+
+def test_records_parsed_elsewhere_keep_raw(store: TicketStore) -> None:
+    from sagicc_tui.store.ingest import parse_headers
+
+    params = IngestParams(channel="support")
+    items = [IngestItem(raw_message("a@x"), uid=1), IngestItem(b"\x00garbage", uid=2)]
+    records = pickle.loads(pickle.dumps(parse_headers(items, "utf-8", None)))
+    assert [record.raw for record in records] == [b"", b""]
+    for item, record in zip(items, records, strict=True):
+        item.record = record
+
+    results = ingest(store, params, items)
+
+    for item, result in zip(items, results, strict=True):
+        stored = store.get_message(result.message_row_id)  # type: ignore[arg-type]
+        assert stored is not None
+        assert stored.raw == item.raw

@@ -151,3 +151,12 @@ def test_existing_file_mode_kept(tmp_path: Path) -> None:
     with TicketStore.open(path):
         pass
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_in_memory_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with TicketStore.open(":memory:") as store:
+        ingest(store, IngestParams(channel="support"), [raw_message("a@x")])
+        assert store.count_tickets() == 1
+        assert schema_version(store.connection) == SCHEMA_VERSION
+    assert list(tmp_path.iterdir()) == []

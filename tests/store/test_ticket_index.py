@@ -1,4 +1,4 @@
-"""The SQLite TicketIndex answers the grouping rules' lookups like the protocol says."""
+"""The SQLite TicketIndex returns what the TicketIndex protocol documents."""
 
 from __future__ import annotations
 
