@@ -116,7 +116,7 @@ def _charset(part: Message, data: bytes) -> str | None:
 def _part_text(part: Message, channel: str, flags: set[RecordFlag]) -> str:
     data = payload_bytes(part)
     text = decode_bytes(data, _charset(part, data), channel, flags)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     if part.get_content_type() == "text/html":
         return html_to_text(text)
     return text

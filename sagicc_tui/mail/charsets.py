@@ -105,15 +105,35 @@ def _detect(data: bytes) -> str | None:
     return str(best)
 
 
+def _mostly_utf8(data: bytes) -> str | None:
+    """Return ``data`` as UTF-8 with U+FFFD for bad bytes, if most of it is UTF-8.
+
+    "Most" means at least four valid non-ASCII characters for every
+    replaced one, which single-byte text almost never reaches by chance.
+    """
+    text = data.decode("utf-8", errors="replace")
+    replaced = text.count("\ufffd")
+    valid = sum(1 for char in text if char > "\x7f") - replaced
+    return text if valid >= 4 * replaced else None
+
+
 def decode_fallback(data: bytes, channel: str, flags: set[RecordFlag]) -> str:
     """Decode with the channel encoding, then UTF-8, then detection, then U+FFFD.
 
-    Detection only runs on samples long enough to be recognised. Adds
-    ``DECODE_REPLACED`` when replacement characters had to be used.
+    UTF-8 text with a few damaged bytes stays UTF-8 with those bytes
+    replaced, because detection would pick a single-byte charset and garble
+    every other character. Detection only runs on samples long enough to be
+    recognised. Adds ``DECODE_REPLACED`` when replacement characters had to
+    be used.
     """
     channel_codec = _channel_codec(channel)
     text = _try_strict(data, (channel_codec, "utf-8"))
     if text is not None:
+        return text
+
+    text = _mostly_utf8(data)
+    if text is not None:
+        flags.add(RecordFlag.DECODE_REPLACED)
         return text
 
     text = _detect(data)

@@ -252,3 +252,12 @@ def test_nested_forward_bytes_exact_with_crlf() -> None:
     assert attachment_bytes(raw, forwarded[0].part_index) == inner
     assert forwarded[0].size == len(inner)
     assert record.forwarded_message_ids == ["inner@x.example"]
+
+
+def test_byte_order_mark_removed() -> None:
+    raw = (
+        message("Content-Type: text/plain; charset=utf-8", "") + "\ufeffHallo".encode()
+    )
+    record = parse_message(raw)
+
+    assert record.body_text == "Hallo"

@@ -178,3 +178,14 @@ def test_undecodable_encoded_word_flagged() -> None:
 
     assert record.subject == "bad\ufffd"
     assert RecordFlag.DECODE_REPLACED in record.flags
+
+
+def test_damaged_utf8_stays_utf8() -> None:
+    text = "Grüße aus Köln. Die Bestellung für Müller ist angekommen, danke schön."
+    data = text.encode("utf-8").replace(b"Bestellung", b"Bestel\xffung")
+    flags: set[RecordFlag] = set()
+
+    decoded = decode_bytes(data, "utf-8", "utf-8", flags)
+
+    assert decoded == text.replace("Bestellung", "Bestel\ufffdung")
+    assert flags == {RecordFlag.CHARSET_FALLBACK, RecordFlag.DECODE_REPLACED}
