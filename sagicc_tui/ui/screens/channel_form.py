@@ -26,8 +26,12 @@ def step_line(step: StepResult) -> str:
     return f" {mark} {step.name}: {step.detail}".rstrip(": ")
 
 
-def field_widget(spec: FieldSpec, value: str) -> Widget:
-    """Build the input for one setting, filled with ``value``."""
+def field_widget(spec: FieldSpec, value: str, *, editing: bool = False) -> Widget:
+    """Build the input for one setting, filled with ``value``.
+
+    While ``editing`` a saved channel, an empty secret field keeps the stored
+    secret, and its placeholder says so.
+    """
     widget_id = f"field-{spec.name}"
     if spec.kind == "bool":
         return Switch(value.lower() in TRUE_WORDS, id=widget_id)
@@ -40,7 +44,9 @@ def field_widget(spec: FieldSpec, value: str) -> Widget:
             allow_blank=value not in known,
             id=widget_id,
         )
-    placeholder = "unchanged" if spec.kind == "secret" else spec.help
+    placeholder = spec.help
+    if spec.kind == "secret":
+        placeholder = "unchanged" if editing else "not shown once saved"
     return Input(
         value, password=spec.kind == "secret", placeholder=placeholder, id=widget_id
     )
@@ -81,7 +87,8 @@ class ChannelFormScreen(Screen[bool]):
             for spec in self.specs:
                 with Horizontal(classes="form-row"):
                     yield Label(spec.label, classes="form-label")
-                    yield field_widget(spec, values.get(spec.name, ""))
+                    value = values.get(spec.name, "")
+                    yield field_widget(spec, value, editing=bool(self.original_name))
                     yield Label("", id=f"error-{spec.name}", classes="form-error")
         yield Static(id="form-test")
         yield Footer()
