@@ -28,6 +28,7 @@ from fakemail.scenario import (
     TicketExpectation,
     TimelineEvent,
 )
+from fakemail.smtp import FAULT_COMMANDS as SMTP_FAULT_COMMANDS
 from fakemail.tls import CertificateVariant
 from fakemail.tomlcheck import ScenarioError, Table
 
@@ -341,8 +342,8 @@ def _read_fault(table: Table, context: _Context, action: str) -> dict[str, objec
     }
     if table.has("listener"):
         listener = context.listener(table)
-        if listener.protocol != "imap":
-            raise table.error("listener", "faults apply to IMAP listeners only")
+        if listener.protocol == "smtp":
+            _check_smtp_fault(table, action, str(fields["command"]))
         fields["listener"] = listener.name
     if action == "delay":
         fields["seconds"] = table.number("seconds")
@@ -358,6 +359,17 @@ def _read_fault(table: Table, context: _Context, action: str) -> dict[str, objec
     fields["times"] = None if times == "always" else times
     assert action in FAULT_ACTIONS
     return fields
+
+
+def _check_smtp_fault(table: Table, action: str, command: str) -> None:
+    if action == "cut-literal":
+        raise table.error("action", "cut-literal applies to IMAP listeners only")
+    if command not in SMTP_FAULT_COMMANDS:
+        raise table.error(
+            "command",
+            f"invalid SMTP command {command!r}: use one of "
+            f"{', '.join(SMTP_FAULT_COMMANDS)}",
+        )
 
 
 def _read_expectations(

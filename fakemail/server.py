@@ -113,11 +113,7 @@ class FakeMail:
     def _build_state(self) -> None:
         self.mailstore = MailStore(now=self._now_date)
         self.messages = MessageIndex(self.mailstore)
-        self.faults = {
-            spec.name: FaultPlan()
-            for spec in self.scenario.listeners
-            if spec.protocol == "imap"
-        }
+        self.faults = {spec.name: FaultPlan() for spec in self.scenario.listeners}
         self.responders = Responders(
             self.scenario.responders, self.outbox, self.clock, self._deliver_answer
         )
@@ -131,6 +127,9 @@ class FakeMail:
             drop_connections=self.drop_connections,
             responders=self.responders,
             operator_replies=self._publish_reply,
+            default_fault_listeners=tuple(
+                spec.name for spec in self.scenario.listeners if spec.protocol == "imap"
+            ),
         )
         self._load_folders()
 
@@ -287,6 +286,7 @@ class FakeMail:
                 disabled_capabilities=spec.disabled_capabilities,
                 transcript=self.transcript,
                 clock=self.clock,
+                faults=self.faults[spec.name],
             )
 
         from fakemail.imap.server import IMAPServer

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import functools
 import itertools
 import json
 import logging
@@ -25,6 +26,7 @@ from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Se
 
 from fakemail.accounts import Accounts, TokenStatus
 from fakemail.clock import Clock, RealClock
+from fakemail.faults import FaultAction, FaultPlan
 from fakemail.outbox import Outbox
 from fakemail.transcript import Transcript
 
@@ -41,6 +43,16 @@ XOAUTH2_ERROR = {
 }
 XOAUTH2_FAILED = "535 5.7.8 Username and Password not accepted"
 
+# SMTP commands a scenario fault can target, and the replies that stand
+# for the IMAP fault actions: NO is a temporary failure, BAD a permanent
+# one, BYE the 421 a server sends before it closes the connection.
+FAULT_COMMANDS = ("EHLO", "HELO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "RSET")
+_FAULT_REPLIES = {
+    FaultAction.NO: "451 4.3.0",
+    FaultAction.BAD: "554 5.3.0",
+    FaultAction.BYE: "421 4.3.2",
+}
+
 
 class SMTPServer:
     """One SMTP listener: a mode, the accounts it checks and the outbox it fills.
@@ -51,7 +63,8 @@ class SMTPServer:
     offered only after the upgrade, as aiosmtpd's default does.
     ``disabled_capabilities`` may name ``STARTTLS`` (not offered, so a client
     that insists on it must stop), ``AUTH`` (no mechanism offered) or a
-    single mechanism as ``AUTH=XOAUTH2``.
+    single mechanism as ``AUTH=XOAUTH2``. ``faults`` holds rules keyed by
+    the commands in ``FAULT_COMMANDS``; CUT_LITERAL acts as DROP here.
     """
 
     def __init__(
@@ -68,6 +81,7 @@ class SMTPServer:
         transcript: Transcript | None = None,
         clock: Clock | None = None,
         hostname: str = "fakemail.localhost",
+        faults: FaultPlan | None = None,
     ) -> None:
         if encryption not in ENCRYPTIONS:
             raise ValueError(
@@ -86,6 +100,7 @@ class SMTPServer:
         self.transcript = transcript
         self.clock: Clock = clock or RealClock()
         self.hostname = hostname
+        self.faults = faults
         self.port: int | None = None
         self._server: asyncio.AbstractServer | None = None
         self._connections: set[_FakeSMTP] = set()
@@ -302,11 +317,37 @@ class _FakeSMTP(SMTP):
         await super().push(status)
 
     async def smtp_DATA(self, arg: str) -> None:
+        if await self._apply_fault("DATA"):
+            return
         self._in_data = True
         try:
             await super().smtp_DATA(arg)
         finally:
             self._in_data = False
+
+    async def _apply_fault(self, command: str) -> bool:
+        """Apply the scenario fault armed for ``command``; True if it answered."""
+        plan = self._owner.faults
+        rule = plan.take(command) if plan is not None else None
+        if rule is None:
+            return False
+        log.info(
+            "%s: applying fault %s to %s",
+            self._connection_id,
+            rule.action.value,
+            command,
+        )
+        if rule.action is FaultAction.DELAY:
+            await self._owner.clock.sleep(rule.seconds)
+            return False
+        reply = _FAULT_REPLIES.get(rule.action)
+        if reply is not None:
+            await self.push(f"{reply} {rule.text}")
+        if self.transport is not None and rule.action is FaultAction.BYE:
+            self.transport.close()
+        elif self.transport is not None and reply is None:
+            self.transport.abort()
+        return True
 
     def _wrap_reader(self) -> None:
         # aiosmtpd reads commands with readuntil() and SASL responses with
@@ -330,3 +371,20 @@ class _FakeSMTP(SMTP):
     def _record(self, direction: str, line: bytes) -> None:
         if self._owner.transcript is not None:
             self._owner.transcript.record(self._connection_id, direction, line)
+
+
+def _with_fault(command: str) -> Callable[..., Awaitable[None]]:
+    original = getattr(SMTP, f"smtp_{command}")
+
+    @functools.wraps(original)
+    async def handle(self: _FakeSMTP, arg: str) -> None:
+        if await self._apply_fault(command):
+            return
+        await original(self, arg)
+
+    return handle
+
+
+for _command in FAULT_COMMANDS:
+    if _command != "DATA":
+        setattr(_FakeSMTP, f"smtp_{_command}", _with_fault(_command))

@@ -119,6 +119,7 @@ class Timeline:
     drop_connections: Callable[[str | None], None]
     responders: Responders
     operator_replies: Callable[[OperatorReplyRequested], None]
+    default_fault_listeners: tuple[str, ...] = ()
     fired: list[FiredStep] = field(default_factory=list)
     _task: asyncio.Task[None] | None = None
 
@@ -207,9 +208,8 @@ class Timeline:
 
     def _arm_fault(self, event: TimelineEvent) -> None:
         assert event.command is not None
-        plans = (
-            [self.faults[event.listener]] if event.listener else self.faults.values()
-        )
+        names = [event.listener] if event.listener else self.default_fault_listeners
+        plans = [self.faults[name] for name in names]
         for plan in plans:
             options = {"text": event.text} if event.text is not None else {}
             rule = FaultRule(

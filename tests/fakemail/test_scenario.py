@@ -176,9 +176,14 @@ BAD_CASES = [
         ["key 'action'", "deliver, set-flags"],
     ),
     (
-        "smtp-fault",
-        MINIMAL + BYE_ON_SMTP,
-        ["key 'listener'", "IMAP listeners only"],
+        "smtp-cut-literal",
+        MINIMAL + BYE_ON_SMTP.replace('"bye"', '"cut-literal"'),
+        ["key 'action'", "IMAP listeners only"],
+    ),
+    (
+        "smtp-unknown-command",
+        MINIMAL + BYE_ON_SMTP.replace('"DATA"', '"FETCH"'),
+        ["key 'command'", "'FETCH'", "MAIL, RCPT, DATA"],
     ),
     (
         "oauth-without-token",

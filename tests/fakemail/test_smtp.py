@@ -16,10 +16,12 @@ import pytest
 import pytest_asyncio
 
 from fakemail.accounts import Account, Accounts, TokenStatus
+from fakemail.clock import SteppedClock
 from fakemail.outbox import Outbox
 from fakemail.smtp import SMTPServer
 from fakemail.tls import TLSMaterials
 from fakemail.transcript import Transcript
+from tests.fakemail.conftest import write_scenario
 from tests.support.programs import require_program
 
 USER = "agent@example.test"
@@ -403,3 +405,67 @@ async def test_aiosmtplib_sends_in_every_mode(
     [record] = server.outbox.records()
     assert record.authenticated_user == USER
     assert record.tls is (encryption != "none")
+
+
+SMTP_FAULTS = """
+[[accounts]]
+username = "agent@example.test"
+password = "agent-password"
+
+[[listeners]]
+name = "smtp"
+protocol = "smtp"
+encryption = "none"
+
+[[timeline]]
+at = 0
+action = "no"
+command = "DATA"
+listener = "smtp"
+text = "Try again later"
+
+[[timeline]]
+at = 10
+action = "bye"
+command = "MAIL"
+listener = "smtp"
+
+[[timeline]]
+at = 20
+action = "bad"
+command = "RCPT"
+listener = "smtp"
+text = "No such user"
+"""
+
+
+def _send_once(port: int) -> None:
+    with smtplib.SMTP("127.0.0.1", port, timeout=5) as client:
+        client.sendmail(USER, ["customer@example.org"], MESSAGE)
+
+
+async def test_timeline_faults_reach_smtp(fakemail_server, tmp_path: Path) -> None:
+    clock = SteppedClock()
+    server = await fakemail_server(
+        write_scenario(tmp_path / "faults", SMTP_FAULTS), clock=clock
+    )
+    port = server.ports["smtp"]
+    await clock.advance(0)
+
+    with pytest.raises(smtplib.SMTPDataError) as temporary:
+        await asyncio.to_thread(_send_once, port)
+    assert temporary.value.smtp_code == 451
+    assert b"Try again later" in temporary.value.smtp_error
+    await asyncio.to_thread(_send_once, port)
+    assert len(server.outbox) == 1
+
+    await clock.advance(10)
+    with pytest.raises(smtplib.SMTPSenderRefused) as closing:
+        await asyncio.to_thread(_send_once, port)
+    assert closing.value.smtp_code == 421
+
+    await clock.advance(10)
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+        await asyncio.to_thread(_send_once, port)
+    assert refused.value.recipients["customer@example.org"][0] == 554
+    assert len(server.outbox) == 1
