@@ -174,3 +174,50 @@ def test_prune_changes_keeps_sequence(store: TicketStore) -> None:
     assert [c.seq for c in store.changes_since(0)] == [newest - 1, newest]
     store.set_channel_state("support", "idle")
     assert store.change_counter() == newest + 1
+
+
+ENGINE_PROCESS = textwrap.dedent(
+    """
+    import sys
+    from sagicc_tui.store import TicketStore
+    from sagicc_tui.store.ingest import IngestParams, ingest
+    from tests.store.mail import raw_message
+
+    store = TicketStore.open(sys.argv[1])
+    for line in sys.stdin:
+        params = IngestParams(channel="support", grouping="customer")
+        ingest(store, params, [raw_message(line.strip())])
+        print("stored", flush=True)
+    """
+)
+
+
+def test_console_polls_engine_process(tmp_path: Path) -> None:
+    path = tmp_path / "store.sqlite3"
+    console = TicketStore.open(path)
+    engine = subprocess.Popen(
+        [sys.executable, "-c", ENGINE_PROCESS, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert engine.stdin is not None and engine.stdout is not None
+    try:
+        seen = console.change_counter()
+        for number in range(3):
+            engine.stdin.write(f"m{number}@x\n")
+            engine.stdin.flush()
+            assert engine.stdout.readline().strip() == "stored"
+
+            assert console.change_counter() > seen
+            new = console.changes_since(seen)
+            seen = new[-1].seq
+            assert new[-1].kind == ChangeKind.MESSAGE_NEW
+        assert console.count_tickets() == 1
+        messages = console.ticket_messages(console.list_tickets()[0].id)
+        assert [m.message_id for m in messages] == ["m0@x", "m1@x", "m2@x"]
+    finally:
+        engine.stdin.close()
+        engine.wait(timeout=30)
+        console.close()
