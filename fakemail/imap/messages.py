@@ -43,7 +43,7 @@ async def fetch(session: Session, tag: bytes, parser: Parser, uid: bool) -> str:
         seen_now = _mark_seen(session, indexes)
     with_flags = items
     if not any(item.kind == b"FLAGS" for item in items):
-        # Dovecot 2.3 puts the implied FLAGS first; clients accept any order.
+        # Dovecot 2.3 puts the implied FLAGS first; RFC 3501 allows any order.
         with_flags = [fetching.Item(kind=b"FLAGS", key=b"FLAGS"), *items]
 
     await _send_fetch_responses(session, indexes, items, with_flags, seen_now, uid)
