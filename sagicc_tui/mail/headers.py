@@ -72,6 +72,14 @@ def _header_end(raw: bytes) -> tuple[int, int]:
     return limit, limit
 
 
+def _is_envelope_line(line: str) -> bool:
+    """Return True for an mbox ``From sender date`` line (not ``From : x``)."""
+    for prefix in ("From ", ">From "):
+        if line.startswith(prefix):
+            return not line[len(prefix) :].lstrip().startswith(":")
+    return False
+
+
 def split_headers(raw: bytes) -> HeaderBlock:
     """Split the header block of ``raw`` into unfolded fields.
 
@@ -93,7 +101,7 @@ def split_headers(raw: bytes) -> HeaderBlock:
         line = line.removesuffix("\r")
         if not line:
             continue
-        if number == 0 and (line.startswith("From ") or line.startswith(">From ")):
+        if number == 0 and _is_envelope_line(line):
             continue
 
         name, colon, value = line.partition(":")
@@ -137,34 +145,35 @@ def decode_header_text(value: str, channel: str, flags: set[RecordFlag]) -> str:
     if "=?" not in value:
         return value
 
-    pieces: list[tuple[str | None, bytes | str]] = []
+    # Plain text as str, encoded words as (charset, bytes).
+    pieces: list[str | tuple[str, bytes]] = []
     position = 0
     for match in _ENCODED_WORD.finditer(value):
         gap = value[position : match.start()]
         position = match.end()
-        after_word = bool(pieces) and pieces[-1][0] is not None
-        if gap and not (gap.isspace() and after_word):
-            pieces.append((None, gap))
+        follows_word = bool(pieces) and isinstance(pieces[-1], tuple)
+        if gap and not (gap.isspace() and follows_word):
+            pieces.append(gap)
 
         charset = match.group(1).lower()
         data = _decode_word(match.group(2), match.group(3))
+        previous = pieces[-1] if pieces else None
         if data is None:
             flags.add(RecordFlag.MALFORMED_HEADER)
-            pieces.append((None, match.group(0)))
-        elif pieces and pieces[-1][0] == charset:
-            pieces[-1] = (charset, pieces[-1][1] + data)  # type: ignore[operator]
+            pieces.append(match.group(0))
+        elif isinstance(previous, tuple) and previous[0] == charset:
+            pieces[-1] = (charset, previous[1] + data)
         else:
             pieces.append((charset, data))
-    if position < len(value):
-        pieces.append((None, value[position:]))
+    pieces.append(value[position:])
 
     parts = []
-    for charset, piece in pieces:
-        if charset is None:
+    for piece in pieces:
+        if isinstance(piece, str):
             parts.append(piece)
         else:
-            parts.append(decode_bytes(piece, charset, channel, flags))  # type: ignore[arg-type]
-    return "".join(parts)  # type: ignore[arg-type]
+            parts.append(decode_bytes(piece[1], piece[0], channel, flags))
+    return "".join(parts)
 
 
 def _split_address_list(value: str) -> list[str]:

@@ -250,3 +250,12 @@ def test_body_blank_line_not_header_end() -> None:
 
     assert record.subject == "crlf"
     assert record.body_text == "body\n\nSubject: body text"
+
+
+def test_obsolete_space_before_colon() -> None:
+    raw = message("From : Old Client <old@x.example>\nSubject : spaced")
+    record = parse_message(raw, arrival=ARRIVAL)
+
+    assert record.from_addr is not None
+    assert record.from_addr.addr == "old@x.example"
+    assert record.subject == "spaced"
