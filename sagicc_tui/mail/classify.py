@@ -57,7 +57,7 @@ def _is_auto_reply(headers: HeaderBlock) -> bool:
 
     # X-Auto-Response-Suppress is not a marker, because Outlook and Exchange
     # add it to ordinary mail and meeting requests too. It only requests that
-    # receivers send no automatic answer.
+    # receivers send no automatic reply.
     precedences = {
         _token(headers.first("precedence")),
         _token(headers.first("x-precedence")),

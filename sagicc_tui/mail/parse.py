@@ -1,4 +1,4 @@
-"""Raw bytes to a MessageRecord: the fast headers pass, never raising."""
+"""Raw bytes to a MessageRecord: the headers pass, then the body pass on request."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from sagicc_tui.mail.record import MessageKind, MessageRecord, RecordFlag
 logger = logging.getLogger(__name__)
 
 # Domain of ids derived from raw bytes. RFC 2606 reserves ".invalid", so no
-# real sender's id ends with it and a derived id cannot collide with one.
+# conforming sender's id ends with it and derived ids do not collide with them.
 DERIVED_ID_DOMAIN = "sagicc.invalid"
 
 
