@@ -48,6 +48,8 @@ class Transcript:
         if direction not in ("C", "S"):
             raise ValueError(f"direction must be 'C' or 'S', not {direction!r}")
         text = line.rstrip(b"\r\n").decode("utf-8", "backslashreplace")
+        # One record per line, whatever the protocol line contains.
+        text = text.replace("\r", "\\r").replace("\n", "\\n")
         if direction == "C":
             text = self._redact_client(connection_id, text)
         else:

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 MAX_LITERAL = 64 * 1024 * 1024
 _LITERAL_AT_END = re.compile(rb"\{(\d{1,10})(\+?)\}\r\n$")
+_LITERAL_IN_COMMAND = re.compile(rb"\{(\d{1,10})\+?\}\r\n")
 _FLUSH_SIZE = 1 << 22
 _connection_ids = itertools.count(1)
 SYSTEM_FLAG_ORDER = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
@@ -156,15 +157,19 @@ class Session:
         return command
 
     def record_client(self, command: bytes) -> None:
+        """Record ``command`` with each literal shown as ``{n} <n bytes>``."""
         transcript = self.server.transcript
         if transcript is None:
             return
-        shown = re.sub(
-            rb"\{(\d+)\+?\}\r\n",
-            lambda m: b"{%s}" % m.group(1),
-            command[:2000],
-        )
-        transcript.record(self.id, "C", shown)
+        parts: list[bytes] = []
+        position = 0
+        while match := _LITERAL_IN_COMMAND.search(command, position):
+            size = int(match.group(1))
+            parts.append(command[position : match.start()])
+            parts.append(b"{%d} <%d bytes>" % (size, size))
+            position = match.end() + size
+        parts.append(command[position:])
+        transcript.record(self.id, "C", b"".join(parts))
 
     # Writing
 

@@ -378,9 +378,16 @@ async def test_transcript_redacts_credentials(tmp_path: Path):
         client = await RawClient.connect(running.port)
         await client.login()
         await client.command(b"N", b"NOOP")
+        message = sample_message(3)
+        await client.command(
+            b"A", b"APPEND INBOX {%d+}\r\n%s" % (len(message), message)
+        )
         await client.close()
     transcript.close()
     text = path.read_text()
+    assert f"C A APPEND INBOX {{{len(message)}}} <{len(message)} bytes>\n" in text
+    assert "Question 3" not in text
+    assert all(line.startswith("imap-") for line in text.splitlines())
     assert PASSWORD not in text
     assert "C L LOGIN <redacted>" in text
     assert "C N NOOP" in text
