@@ -345,12 +345,25 @@ def _duplicate(
     assignment: Assignment,
 ) -> IngestResult:
     row = conn.execute(
-        "SELECT m.id, m.ticket_id, t.number, m.folder FROM messages m"
-        " LEFT JOIN tickets t ON t.id = m.ticket_id"
+        "SELECT m.id, m.ticket_id, t.number, m.folder, m.from_addr, m.subject"
+        " FROM messages m LEFT JOIN tickets t ON t.id = m.ticket_id"
         " WHERE m.channel_id = ? AND m.message_id = ?",
         (channel_id, record.message_id),
     ).fetchone()
-    row_id, ticket_id, number, folder = row if row else (None, None, None, None)
+    row_id, ticket_id, number, folder, stored_from, stored_subject = (
+        row if row else (None,) * 6
+    )
+    sender = record.from_addr.key if record.from_addr else ""
+    if row_id is not None and (stored_from, stored_subject) != (sender, record.subject):
+        # Some mailers reuse Message-IDs; the copy stored first wins, so say so.
+        logger.warning(
+            "channel %s: Message-ID <%s> (UID %s) differs in sender or subject from "
+            "stored message %s; kept the stored one",
+            params.channel,
+            record.message_id,
+            item.uid,
+            row_id,
+        )
 
     # After a UIDVALIDITY change the stored copy has a new UID in the same
     # folder; keep it current so after-import actions address the right mail.

@@ -345,3 +345,17 @@ def test_records_parsed_elsewhere_keep_raw(store: TicketStore) -> None:
         stored = store.get_message(result.message_row_id)  # type: ignore[arg-type]
         assert stored is not None
         assert stored.raw == item.raw
+
+
+def test_reused_message_id_logged(
+    store: TicketStore, params: IngestParams, caplog: pytest.LogCaptureFixture
+) -> None:
+    ingest(store, params, [raw_message("a@x")])
+    with caplog.at_level("WARNING", logger="sagicc_tui.store.ingest"):
+        results = ingest(
+            store, params, [IngestItem(raw_message("a@x", subject="Other"), uid=9)]
+        )
+
+    assert results[0].action == Action.DUPLICATE
+    assert "Message-ID <a@x> (UID 9) differs" in caplog.text
+    assert "kept the stored one" in caplog.text
