@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument(
-        "scenario", type=Path, help="scenario.toml or the folder that holds it"
+        "scenario", type=Path, help="path of a scenario.toml file or of its folder"
     )
     parser.add_argument(
         "--check",
@@ -59,7 +59,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Replay the scenario; return 0 when it ran (and matched), 1 or 2 otherwise."""
     if args.speed is not None and args.speed <= 0:
-        print(f"sagicc replay: invalid --speed {args.speed}: use a number above 0")
+        print(
+            f"sagicc replay: invalid --speed {args.speed}: use a number above 0",
+            file=sys.stderr,
+        )
         return 2
     try:
         scenario = load_scenario(args.scenario)

@@ -73,7 +73,7 @@ class NewTicketResult(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class AckDecision:
-    """What happened for one new ticket: queued (``item`` set) or skipped and why."""
+    """The outcome for one new ticket: queued (``item`` set) or skipped, and why."""
 
     ticket_id: int
     message_row_id: int
@@ -117,12 +117,12 @@ def recipient_of(record: MessageRecord) -> str:
 def recent_acknowledgements(store: TicketStore, address: str, now: datetime) -> int:
     """Count acknowledgements queued for ``address`` within RATE_WINDOW before ``now``.
 
-    The count comes from the store's outbox, so it holds across engine
+    The count comes from the store's outbox, so it persists across engine
     restarts and includes acknowledgements still waiting to be sent.
     """
     # NOTE: the store has no outbox query by creator and time, so this reads
-    # the whole outbox (raw bytes included) once per acknowledgement; fine
-    # for thousands of outgoing messages, slow for millions.
+    # the whole outbox (raw bytes included) once per acknowledgement. That
+    # is fine for thousands of outgoing messages and slow for millions.
     since = now - RATE_WINDOW
     address = address.lower()
     return sum(

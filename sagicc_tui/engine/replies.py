@@ -57,9 +57,10 @@ def message_id_key(secrets: SecretStore) -> bytes:
     """Return the Message-ID signing key, creating and storing it on first use.
 
     The key is 32 random bytes kept hex-encoded in the secret store. Two
-    processes creating it at the same moment could each store their own;
-    the engine and console read it once at start, so the first run of a
-    new store should start one of them first.
+    processes that create it at the same moment each store their own key,
+    and the later write wins. A process that kept the losing key would sign
+    ids the others cannot verify, so a new store should see one process
+    create the key before others start.
     """
     stored = secrets.get(MESSAGE_ID_KEY_NAME)
     if stored:

@@ -1,9 +1,9 @@
 """Run a scenario: fakemail, the engine and the operator reply path, on one timeline.
 
-By default both clocks are stepped: the driver waits until the engine has
-caught up with the mailbox and nothing changes any more, then moves
-fakemail's clock and the engine's clock together to the next moment any
-of them waits for. A timeline of minutes then replays in seconds. With a
+By default both clocks are stepped. The driver waits until the engine has
+caught up with the mailbox and nothing changes any more. Then it moves
+fakemail's clock and the engine's clock together to the next moment that
+either of them waits for. A timeline of minutes then replays in seconds. With a
 speed, both clocks instead run that many times faster than real time.
 """
 
@@ -53,8 +53,8 @@ _WAITING = {
 _POLL = 0.02
 
 # Real seconds one settle may take before the driver moves time anyway. A
-# server told to delay a command waits on the stepped clock, so without
-# this bound such a scenario could never advance.
+# server configured to delay a command waits on the stepped clock, so
+# without this bound such a scenario could never advance.
 _SETTLE_BOUND = 5.0
 
 # Real seconds the engine gets to log out and stop.
@@ -75,9 +75,10 @@ class ReplayError(RuntimeError):
 class ReplayOptions:
     """How to run: stepped (``speed`` None) or ``speed`` times real time.
 
-    ``quiet`` is the real time nothing may change before the driver moves
-    the stepped clocks on; ``folder`` keeps each run's SAGICC_HOME there
-    instead of a temporary folder that is deleted afterwards.
+    ``quiet`` is the real time in seconds during which nothing may change
+    before the driver moves the stepped clocks on. ``folder`` keeps each
+    run's SAGICC_HOME there instead of in a temporary folder that is
+    deleted afterwards.
     """
 
     speed: float | None = None

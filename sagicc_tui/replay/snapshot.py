@@ -1,4 +1,4 @@
-"""What a replay run left behind: tickets by message name, states, outgoing mail."""
+"""Results of one replay run: tickets by message name, states, outgoing mail."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from email.utils import getaddresses
 from typing import Any
 
 from fakemail.server import FakeMail
+from sagicc_tui.engine.acks import ACK_ACTOR
 from sagicc_tui.mail.parse import parse_message
 from sagicc_tui.settings import Config
 from sagicc_tui.store import OutboxItem, OutboxState, TicketFilter, TicketStore
@@ -133,6 +134,17 @@ def name_messages(server: FakeMail, replies: dict[str, OutboxItem]) -> NameMap:
     return names
 
 
+def _name_acknowledgements(store: TicketStore, names: NameMap) -> None:
+    """Name each acknowledgement ``ack-<name of the message it answers>``."""
+    for item in store.outbox():
+        if item.created_by != ACK_ACTOR:
+            continue
+        message = email.message_from_bytes(item.raw, policy=email.policy.default)
+        answered = _ids(message["In-Reply-To"])
+        if answered:
+            names.add(f"ack-{names.name_of(answered[0])}", item.message_id)
+
+
 def _tickets(store: TicketStore, channel: str, names: NameMap) -> list[TicketEntry]:
     found = store.list_tickets(TicketFilter(channel=channel), 0, _TICKET_PAGE)
     entries = []
@@ -211,6 +223,7 @@ def take_snapshot(
 ) -> RunSnapshot:
     """Read tickets, channel states and operator replies from a finished run."""
     names = name_messages(server, replies)
+    _name_acknowledgements(store, names)
     snapshot = RunSnapshot(mode=mode, problems=list(problems), names=names)
     for channel in config.incoming:
         snapshot.tickets[channel.name] = _tickets(store, channel.name, names)
