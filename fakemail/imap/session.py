@@ -100,7 +100,11 @@ class Session:
             capabilities = " ".join(self.server.capabilities(self))
             await self.send_line(f"* OK [CAPABILITY {capabilities}] fakemail ready.")
             while self.state is not State.LOGOUT:
-                command = await self.read_command()
+                try:
+                    command = await self.read_command()
+                except CommandError as error:
+                    await self.send_line(f"* {error.status} {error.text}")
+                    continue
                 if command is None:
                     break
                 await self.handle(command)
@@ -120,17 +124,34 @@ class Session:
     # Reading
 
     async def read_line(self) -> bytes:
-        """Read one line; raise ConnectionClosed at end of input."""
+        """Read one line; raise ConnectionClosed at end of input.
+
+        A line longer than the stream limit (1 MB) is read to its end and
+        dropped, and CommandError("BAD") is raised, so the connection stays.
+        """
         try:
-            line = await self.reader.readline()
-        except (asyncio.LimitOverrunError, ValueError):
-            await self.send_line("* BYE Line too long, closing connection.")
-            raise ConnectionClosed from None
+            line = await self.reader.readuntil(b"\n")
+        except asyncio.IncompleteReadError as error:
+            line = error.partial
+        except asyncio.LimitOverrunError as error:
+            await self._discard_line(error.consumed)
+            raise CommandError(
+                "BAD", "Command line too long: the limit is 1 MB."
+            ) from None
         if not line:
             raise ConnectionClosed
         if not line.endswith(b"\r\n"):
             line = line[:-1] + b"\r\n" if line.endswith(b"\n") else line + b"\r\n"
         return line
+
+    async def _discard_line(self, consumed: int) -> None:
+        while True:
+            await self.reader.readexactly(consumed)
+            try:
+                await self.reader.readuntil(b"\n")
+                return
+            except asyncio.LimitOverrunError as error:
+                consumed = error.consumed
 
     async def read_command(self) -> bytes | None:
         """Read one command and its literals; send ``+`` for synchronizing literals."""
