@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from fakemail.imap import utf7
-from fakemail.imap.session import CommandError, ConnectionClosed, normalize_flags
+from fakemail.imap.session import CommandError, normalize_flags
 from fakemail.imap.syntax import ParseError, Parser, astring, resolve
 from fakemail.mailstore import (
     DELIMITER,
@@ -352,7 +352,7 @@ async def idle(session: Session, tag: bytes, parser: Parser, uid: bool) -> None:
     parser.end()
     await session.send_line("+ idling")
     await session.flush_updates()
-    line_task = asyncio.ensure_future(session.reader.readline())
+    line_task = asyncio.ensure_future(session.read_line())
     try:
         while True:
             wake_task = asyncio.ensure_future(session.wake.wait())
@@ -368,8 +368,6 @@ async def idle(session: Session, tag: bytes, parser: Parser, uid: bool) -> None:
     finally:
         if not line_task.done():
             line_task.cancel()
-    if not line:
-        raise ConnectionClosed
     session.record_client(line.rstrip(b"\r\n"))
     await session.flush_updates()
     if line.strip().upper() == b"DONE":
