@@ -208,6 +208,12 @@ def _check_outgoing(
             continue
         if sorted(a.lower() for a in wanted_list) != sorted(a.lower() for a in actual):
             differ(header, ", ".join(wanted_list), ", ".join(actual) or "none")
+
+    # A display name must never add a recipient: the envelope carries exactly
+    # the addresses of To and Cc.
+    headers = sorted(a.lower() for a in (*sent.to, *sent.cc))
+    if sorted(a.lower() for a in sent.rcpt_to) != headers:
+        differ("envelope", ", ".join(headers), ", ".join(sent.rcpt_to) or "none")
     return differences
 
 
