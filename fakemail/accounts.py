@@ -1,9 +1,9 @@
 """Mail accounts of a fakemail run: passwords and OAuth tokens with their status.
 
 ``Accounts`` is the registry the IMAP and SMTP servers check credentials
-against. User names are matched case-insensitively, as mail providers do;
-``Accounts.get`` returns the account under its canonical spelling, which is
-the name the mail store files messages under.
+against. User names are matched case-insensitively, as mail providers do.
+``Accounts.get`` returns the account under its canonical spelling, and the
+mail store files messages under that name.
 """
 
 from __future__ import annotations

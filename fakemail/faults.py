@@ -1,6 +1,6 @@
 """Deterministic faults that a scenario injects into protocol commands.
 
-A ``FaultPlan`` holds ``FaultRule`` objects keyed by command name (upper
+A ``FaultPlan`` contains ``FaultRule`` objects keyed by command name (upper
 case, with ``UID`` forms spelled ``"UID FETCH"``). The timeline arms rules
 at run time with ``FaultPlan.add``; a server asks ``FaultPlan.take(command,
 tag)`` once per command it receives and applies the rule it gets back:
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 
 class FaultAction(enum.Enum):
-    """What the server does instead of, or before, answering a command."""
+    """Action the server takes instead of, or before, running a command."""
 
     DELAY = "delay"
     NO = "no"

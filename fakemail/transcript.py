@@ -31,8 +31,8 @@ class Transcript:
         if isinstance(target, (str, Path)):
             path = Path(target)
             path.parent.mkdir(parents=True, exist_ok=True)
-            # The transcript never holds secrets, but it holds customers'
-            # mail headers, so it is readable by its owner only.
+            # The transcript contains no secrets but does contain customers'
+            # mail headers, so only its owner may read it.
             self._stream: TextIO = open(  # noqa: SIM115
                 path, "a", encoding="utf-8", opener=_private_opener
             )

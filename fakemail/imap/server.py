@@ -30,8 +30,8 @@ BASE_CAPABILITIES = (
     "CHILDREN",
 )
 MECHANISMS = ("PLAIN", "LOGIN", "XOAUTH2")
-# Longest command line the server reads, literals not counted; a longer one
-# gets BAD. Dovecot 2.3.19 defaults to 64 KB (doveconf -d imap_max_line_length).
+# Maximum command line length, literals not counted. A longer line gets BAD.
+# Dovecot 2.3.19 defaults to 64 KB (doveconf -d imap_max_line_length).
 _STREAM_LIMIT = 1 << 20
 
 
@@ -41,7 +41,7 @@ class IMAPServer:
     ``implicit_tls`` makes the listener speak TLS from the first byte (port
     993 style); ``starttls`` offers the STARTTLS upgrade on a plaintext
     listener. Names in ``disabled_capabilities`` (``"IDLE"``, ``"STARTTLS"``,
-    ``"AUTH=PLAIN"``...) are left out of CAPABILITY and their commands answer
+    ``"AUTH=PLAIN"``...) are left out of CAPABILITY and their commands get
     BAD. ``login_disabled_before_tls`` advertises LOGINDISABLED and rejects
     LOGIN and AUTHENTICATE until STARTTLS. ``sleep`` is the clock's sleep,
     used by delay faults.
@@ -156,5 +156,5 @@ class IMAPServer:
     def command_enabled(self, name: str) -> bool:
         capability = COMMAND_CAPABILITY.get(name)
         if capability == "STARTTLS" and self.starttls is None:
-            return True  # answered by the handler with a clearer BAD
+            return True  # the handler sends a clearer BAD
         return capability is None or capability not in self.disabled
