@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 from pathlib import Path
 
@@ -73,8 +72,7 @@ def run(args: argparse.Namespace) -> int:
     modes: list[str | None] = [None]
     if args.check and scenario.grouping_modes():
         modes = list(scenario.grouping_modes())
-    options = ReplayOptions(speed=args.speed, folder=args.keep)
-    _quiet_logs()
+    options = ReplayOptions(speed=args.speed, folder=args.keep, log_to_home=True)
     try:
         snapshots = asyncio.run(replay_scenario(scenario, modes, options))
     except (ReplayError, ScenarioChannelError) as error:
@@ -98,10 +96,3 @@ def run(args: argparse.Namespace) -> int:
             )
             print(f"scenario {scenario.name}: {verdict}")
     return 1 if differences else 0
-
-
-def _quiet_logs() -> None:
-    # The engine logs every failure it handles; a failure scenario produces
-    # them on purpose, and the report already states what matters.
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.CRITICAL)

@@ -10,9 +10,11 @@ speed, both clocks instead run that many times faster than real time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +29,7 @@ from sagicc_tui.engine.clock import Clock, ManualClock
 from sagicc_tui.engine.outbox import OutboxWorker
 from sagicc_tui.engine.replies import ReplyError, message_id_key, queue_reply
 from sagicc_tui.engine.runner import Engine
+from sagicc_tui.logs import setup_logging
 from sagicc_tui.mail.parse import parse_message
 from sagicc_tui.paths import Paths
 from sagicc_tui.replay.clocks import ScaledClock
@@ -85,6 +88,8 @@ class ReplayOptions:
     quiet: float = 0.1
     folder: Path | None = None
     operator: str = "replay"
+    # Send the product's log to each run's log folder (what the CLI does).
+    log_to_home: bool = False
 
 
 @dataclass
@@ -110,6 +115,9 @@ async def replay_scenario(
     """Run ``scenario`` once per grouping mode (None: the channels' own)."""
     folder = options.folder
     temporary = folder is None
+    if folder is not None and folder.exists() and any(folder.iterdir()):
+        # A second run in the same folder would find the first run's store.
+        raise ReplayError(f"{folder} is not empty; give a new or empty folder")
     root = Path(tempfile.mkdtemp(prefix="sagicc-replay-")) if temporary else folder
     assert root is not None
     try:
@@ -154,14 +162,22 @@ class _Run:
             self.engine_clock = ScaledClock(options.speed, epoch)
 
     async def execute(self) -> RunSnapshot:
-        with sagicc_home(self.home) as paths:
+        with sagicc_home(self.home) as paths, _run_log(paths, self.options):
             server = FakeMail(
                 self.scenario,
                 clock=self.fake_clock,
                 state_dir=self.home / "fakemail",
                 tls=self.tls,
             )
-            await server.start()
+            try:
+                await server.start()
+            except OSError as error:
+                await server.stop()
+                server.close()
+                raise ReplayError(
+                    f"{self.scenario.path}: fakemail could not start its "
+                    f"listeners on 127.0.0.1: {error}"
+                ) from error
             try:
                 return await self._with_server(server, paths)
             finally:
@@ -368,6 +384,25 @@ class _Run:
                     f"timeline step {step.event.action!r} at {step.event.at:g} s "
                     f"failed: {step.error}"
                 )
+
+
+@contextlib.contextmanager
+def _run_log(paths: Paths, options: ReplayOptions) -> Iterator[None]:
+    """Log to the run's log folder while the block runs, if the options ask."""
+    if not options.log_to_home:
+        yield
+        return
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    setup_logging(paths, capture_exceptions=False)
+    try:
+        yield
+    finally:
+        # The run's folder may be deleted next, so its log handler goes too.
+        for handler in [h for h in root.handlers if h not in handlers]:
+            root.removeHandler(handler)
+            handler.close()
+        root.setLevel(level)
 
 
 def _caught_up(context: _Context) -> bool:

@@ -180,3 +180,30 @@ def test_invalid_speed_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["replay", str(BASIC), "--speed", "0"]) == 2
 
     assert "invalid --speed 0" in capsys.readouterr().err
+
+
+def test_keep_folder_must_be_empty(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    keep = tmp_path / "keep"
+    keep.mkdir()
+    (keep / "earlier").mkdir()
+
+    assert main(["replay", str(BASIC), "--keep", str(keep)]) == 2
+
+    assert "is not empty" in capsys.readouterr().err
+
+
+def test_keep_folder_holds_run_home(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    keep = tmp_path / "keep"
+
+    assert main(["replay", str(SCENARIOS / "wrong-password"), "--keep", str(keep)]) == 0
+
+    home = keep / "channels"
+    assert (home / "config" / "config.toml").is_file()
+    assert (home / "data" / "store.sqlite3").is_file()
+    log = (home / "log" / "sagicc.log").read_text(encoding="utf-8")
+    assert "AUTHENTICATIONFAILED" in log
+    assert "not-the-password" not in log
