@@ -46,6 +46,29 @@ def _parse_outgoing(raw: bytes) -> MessageRecord:
     return record
 
 
+def _outbox_where(
+    ticket_id: int | None,
+    states: Sequence[OutboxState] | None,
+    created_by: str | None,
+    since: datetime | None,
+) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if ticket_id is not None:
+        clauses.append("o.ticket_id = ?")
+        params.append(ticket_id)
+    if states:
+        clauses.append(f"o.state IN ({','.join('?' * len(states))})")
+        params.extend(str(OutboxState(state)) for state in states)
+    if created_by is not None:
+        clauses.append("o.created_by = ?")
+        params.append(created_by)
+    if since is not None:
+        clauses.append("o.created_at >= ?")
+        params.append(to_epoch(since))
+    return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), params
+
+
 class OutboxStateError(ValueError):
     """The outgoing message is not in a state that allows this transition."""
 
@@ -184,23 +207,45 @@ class OutboxMixin(StoreBase):
         ticket_id: int | None = None,
         *,
         states: Sequence[OutboxState] | None = None,
+        created_by: str | None = None,
+        since: datetime | None = None,
     ) -> list[OutboxItem]:
-        """Return outgoing messages, oldest first: a ticket's, or all of them."""
-        clauses: list[str] = []
-        params: list[Any] = []
-        if ticket_id is not None:
-            clauses.append("o.ticket_id = ?")
-            params.append(ticket_id)
-        if states:
-            clauses.append(f"o.state IN ({','.join('?' * len(states))})")
-            params.extend(str(OutboxState(state)) for state in states)
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        """Return outgoing messages, oldest first, matching every filter given.
+
+        ``since`` keeps messages created at or after that time.
+        """
+        where, params = _outbox_where(ticket_id, states, created_by, since)
         with self._read() as conn:
             rows = conn.execute(
                 f"SELECT {OUTBOX_COLUMNS} FROM {OUTBOX_FROM}{where} ORDER BY o.id",
                 params,
             ).fetchall()
         return [outbox_from_row(row) for row in rows]
+
+    def count_outgoing(
+        self,
+        *,
+        recipient: str | None = None,
+        created_by: str | None = None,
+        since: datetime | None = None,
+    ) -> int:
+        """Count outgoing messages without loading them, e.g. for rate limits.
+
+        ``recipient`` matches an envelope recipient without regard to case.
+        """
+        where, params = _outbox_where(None, None, created_by, since)
+        if recipient is not None:
+            where += " AND " if where else " WHERE "
+            where += (
+                "EXISTS (SELECT 1 FROM json_each(o.rcpt_to)"
+                " WHERE lower(json_each.value) = ?)"
+            )
+            params.append(recipient.strip().lower())
+        with self._read() as conn:
+            row = conn.execute(
+                f"SELECT count(*) FROM outbox o{where}", params
+            ).fetchone()
+        return int(row[0])
 
     def claim_outgoing(
         self, *, now: datetime | None = None, limit: int = 10

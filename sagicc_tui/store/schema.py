@@ -181,6 +181,10 @@ MIGRATIONS: list[str] = [
         subject, customer, body, tokenize = 'trigram'
     );
     """,
+    # 3: outbox lookups by creator and time, for acknowledgement rate limits.
+    """
+    CREATE INDEX outbox_by_creator ON outbox (created_by, created_at);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -157,3 +157,29 @@ def test_outbox_without_ticket(store: TicketStore) -> None:
     assert item.ticket_id is None
     assert item.message_row_id is None
     assert [i.id for i in store.outbox(states=[OutboxState.QUEUED])] == [item.id]
+
+
+def test_filter_and_count_by_creator(
+    store: TicketStore, ticket_id: int, clock: StepClock
+) -> None:
+    first = queue_reply(store, ticket_id, "r1@shop.example")
+    clock.advance(hours=2)
+    second = queue_reply(store, ticket_id, "r2@shop.example")
+    raw = raw_message("ack@shop.example", to="BOB@example.org")
+    store.queue_outgoing(
+        outgoing_channel="smtp",
+        raw=raw,
+        mail_from="help@shop.example",
+        rcpt_to=["BOB@example.org"],
+        who="engine",
+    )
+    hour_ago = clock.now - timedelta(hours=1)
+
+    assert [i.id for i in store.outbox(created_by="alice")] == [first.id, second.id]
+    assert [i.id for i in store.outbox(created_by="alice", since=hour_ago)] == [
+        second.id
+    ]
+    assert store.count_outgoing(created_by="alice", since=hour_ago) == 1
+    assert store.count_outgoing(recipient="ann@EXAMPLE.com") == 2
+    assert store.count_outgoing(recipient="bob@example.org", created_by="engine") == 1
+    assert store.count_outgoing(recipient="bob@example.org", created_by="alice") == 0

@@ -69,14 +69,20 @@ def test_migrate_from_previous_version_keeps_data(tmp_path: Path) -> None:
         "INSERT INTO tickets (number, channel_id, status, created_at, last_activity)"
         " VALUES (1, 1, 'open', 0, 0)"
     )
+    conn.execute(
+        "INSERT INTO outbox (channel_id, ticket_id, message_id, state, mail_from,"
+        " rcpt_to, raw, created_at, created_by, updated_at)"
+        " VALUES (1, 1, 'r@x', 'queued', 'a@x', '[\"b@x\"]', x'00', 5, 'engine', 5)"
+    )
     conn.close()
 
     with TicketStore.open(path) as store:
         assert schema_version(store.connection) == SCHEMA_VERSION
         assert store.count_tickets() == 1
-        # What the last migration added works on the old data.
         store.close_ticket(1, "operator")
         assert [e.action for e in store.ticket_events(1)] == ["close"]
+        # The last migration's index serves the old outbox rows.
+        assert store.count_outgoing(created_by="engine", recipient="B@x") == 1
 
 
 def test_migrations_apply_one_by_one(tmp_path: Path) -> None:
@@ -100,7 +106,8 @@ def test_failed_migration_leaves_previous_version(
         schema.migrate(conn)
 
     assert schema_version(conn) == SCHEMA_VERSION - 1
-    assert "outbox" not in table_names(conn)
+    indexes = conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+    assert "outbox_by_creator" not in {row[0] for row in indexes}
 
 
 def test_newer_schema_rejected(tmp_path: Path) -> None:
