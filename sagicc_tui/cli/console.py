@@ -81,7 +81,6 @@ def open_console(
         print(f"sagicc: {error}", file=sys.stderr)
         return 2
 
-    _start_process_helpers()
     own_loop = background is None
     if own_loop:
         background = BackgroundLoop().start()
@@ -101,19 +100,3 @@ def open_console(
             background.close()
         store.close()
 
-
-def _start_process_helpers() -> None:
-    """Start multiprocessing's helper processes while stdio is still real.
-
-    Textual replaces ``sys.stderr`` with an object whose ``fileno()`` is -1
-    (textual 8.2, ``app.py``), and CPython 3.11's resource tracker passes
-    that descriptor to its child, which fails with "bad value(s) in
-    fds_to_keep". Started here, the helpers exist before the console runs,
-    so the engine's parsing processes start normally later.
-    """
-    import multiprocessing
-    from multiprocessing import forkserver, resource_tracker
-
-    resource_tracker.ensure_running()
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        forkserver.ensure_running()

@@ -91,6 +91,7 @@ class EngineHost:
         if not engine_lock_free(self.paths):
             log.info("another engine runs on %s; attaching only", self.paths.store_file)
             return False
+        start_process_helpers()
         self.future = self.background.submit(self._run())
         return True
 
@@ -131,3 +132,20 @@ class EngineHost:
             self.future.result(STOP_SECONDS)
         except Exception as error:  # already logged by _run; keep shutting down
             log.error("engine did not stop cleanly: %s", error)
+
+
+def start_process_helpers() -> None:
+    """Start multiprocessing's helper processes while stdio is still real.
+
+    Call this before the console runs. Textual replaces ``sys.stderr`` with
+    an object whose ``fileno()`` is -1 (textual 8.2, ``app.py``), and
+    CPython 3.11's resource tracker passes that descriptor to its child,
+    which fails with "bad value(s) in fds_to_keep". Started first, the
+    helpers already exist when the engine opens its parsing processes.
+    """
+    import multiprocessing
+    from multiprocessing import forkserver, resource_tracker
+
+    resource_tracker.ensure_running()
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        forkserver.ensure_running()
