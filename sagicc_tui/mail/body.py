@@ -20,7 +20,7 @@ from sagicc_tui.mail.headers import decode_header_text
 from sagicc_tui.mail.html_text import html_to_text
 from sagicc_tui.mail.params import Parameter, parse_parameters
 from sagicc_tui.mail.record import Attachment, MessageRecord, RecordFlag
-from sagicc_tui.mail.spans import enclosed_message_bytes
+from sagicc_tui.mail.spans import PartSpans, enclosed_message_bytes, map_part_spans
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ def _regenerated_bytes(part: Message, linesep: str) -> bytes:
     return buffer.getvalue()
 
 
-def _part_bytes(raw: bytes, message: Message, part: Message) -> bytes:
+def _part_bytes(raw: bytes, spans: PartSpans, part: Message) -> bytes:
     """Return a part's decoded content; a message/* part's as it is in ``raw``.
 
     Broken boundaries can hide the raw bytes of a message/* part, and then
@@ -151,7 +151,7 @@ def _part_bytes(raw: bytes, message: Message, part: Message) -> bytes:
     """
     if not part.get_content_type().startswith("message/"):
         return payload_bytes(part)
-    exact = enclosed_message_bytes(raw, message, part)
+    exact = enclosed_message_bytes(raw, spans, part)
     return exact if exact is not None else _regenerated_bytes(part, _linesep(raw))
 
 
@@ -199,6 +199,7 @@ def _collect(record: MessageRecord, message: Message, channel: str) -> None:
     texts = [_part_text(part, channel, flags).strip("\n") for part in body_parts]
     record.body_text = "\n\n".join(text for text in texts if text)
 
+    spans = map_part_spans(record.raw, message)
     inside_enclosed: set[int] = set()
     record.attachments = []
     for index, part in enumerate(message.walk()):
@@ -210,7 +211,7 @@ def _collect(record: MessageRecord, message: Message, channel: str) -> None:
         if content_type.startswith("message/"):
             # An enclosed message is one attachment, not one per inner part.
             inside_enclosed |= _descendants(part)
-        size = len(_part_bytes(record.raw, message, part))
+        size = len(_part_bytes(record.raw, spans, part))
         record.attachments.append(_attachment(part, index, size, flags, channel))
 
     apply_enclosed_ids(record, collect_enclosed_ids(message, channel, flags))
@@ -256,5 +257,5 @@ def attachment_bytes(raw: bytes, part_index: int) -> bytes:
     message = load_message(raw)
     for index, part in enumerate(message.walk()):
         if index == part_index:
-            return _part_bytes(raw, message, part)
+            return _part_bytes(raw, map_part_spans(raw, message), part)
     raise IndexError(f"message has no MIME part {part_index}; see the attachment list")

@@ -12,20 +12,10 @@ from sagicc_tui.mail.headers import split_headers
 
 _IDENTITY_ENCODINGS = frozenset({"", "7bit", "8bit", "binary"})
 
+# Header blocks of MIME parts are read from at most this many bytes.
+_PART_HEADER_BYTES = 64 * 1024
 
-def _path_to(message: Message, target: Message) -> list[int] | None:
-    """Return the child positions from ``message`` down to ``target``."""
-    if message is target:
-        return []
-    payload = message.get_payload()
-    if not isinstance(payload, list):
-        return None
-    for position, child in enumerate(payload):
-        if isinstance(child, Message):
-            rest = _path_to(child, target)
-            if rest is not None:
-                return [position, *rest]
-    return None
+PartSpans = dict[int, tuple[int, int]]
 
 
 def _child_spans(
@@ -61,39 +51,57 @@ def _child_spans(
     return spans
 
 
-def _body_span(raw: bytes, start: int, end: int) -> tuple[int, int]:
-    return start + split_headers(raw[start:end]).body_offset, end
+def _headers_and_body(raw: bytes, start: int, end: int) -> tuple[dict, int]:
+    """Return a part's header fields and the offset where its body starts."""
+    headers = split_headers(raw[start : min(end, start + _PART_HEADER_BYTES)])
+    return headers.fields, start + headers.body_offset
 
 
-def enclosed_message_bytes(raw: bytes, message: Message, part: Message) -> bytes | None:
-    """Return the enclosed message of a message/* ``part`` as it is in ``raw``.
+def map_part_spans(raw: bytes, message: Message) -> PartSpans:
+    """Return the byte range in ``raw`` of every part of ``message`` by ``id()``.
 
-    ``message`` is ``raw`` parsed by the email package and ``part`` one of
-    its parts. Returns None when the raw structure does not match the parsed
-    one (broken boundaries), so the caller can fall back.
+    ``message`` is ``raw`` parsed by the email package. Parts whose range
+    cannot be matched with the parsed structure (broken boundaries, an
+    encoded enclosed message) are left out. Each nesting level scans its
+    body once, so the cost does not grow with the square of the part count.
     """
-    path = _path_to(message, part)
-    if path is None:
-        return None
-
-    start, end = 0, len(raw)
-    node = message
-    for position in path:
-        headers = split_headers(raw[start:end])
-        media_type, params = parse_content_type(headers.first("content-type"))
-        boundary = params.get("boundary")
+    spans: PartSpans = {}
+    pending = [(message, 0, len(raw))]
+    while pending:
+        node, start, end = pending.pop()
+        spans[id(node)] = (start, end)
         children = node.get_payload()
-        if not media_type.startswith("multipart/") or not boundary:
-            return None
-        spans = _child_spans(raw, *_body_span(raw, start, end), boundary)
-        if len(spans) != len(children):
-            return None
-        start, end = spans[position]
-        node = children[position]
+        if not isinstance(children, list) or not children:
+            continue
 
-    headers = split_headers(raw[start:end])
-    body = raw[start + headers.body_offset : end]
-    encoding = (headers.first("content-transfer-encoding") or "").strip().lower()
+        fields, body_start = _headers_and_body(raw, start, end)
+        content_type = (fields.get("content-type") or [None])[0]
+        media_type, params = parse_content_type(content_type)
+        encoding = (fields.get("content-transfer-encoding") or [""])[0]
+        if media_type.startswith("multipart/") and params.get("boundary"):
+            child_spans = _child_spans(raw, body_start, end, params["boundary"])
+            if len(child_spans) == len(children):
+                pairs = zip(children, child_spans, strict=True)
+                pending.extend((child, *span) for child, span in pairs)
+        elif media_type.startswith("message/") and len(children) == 1:
+            # An unencoded message/rfc822 body is the enclosed message itself.
+            if encoding.strip().lower() in _IDENTITY_ENCODINGS:
+                pending.append((children[0], body_start, end))
+    return spans
+
+
+def enclosed_message_bytes(raw: bytes, spans: PartSpans, part: Message) -> bytes | None:
+    """Return the content of a message/* ``part`` as it is in ``raw``.
+
+    ``spans`` comes from :func:`map_part_spans`. Returns None when the part's
+    range is unknown, so the caller can fall back to the parsed form.
+    """
+    span = spans.get(id(part))
+    if span is None:
+        return None
+    fields, body_start = _headers_and_body(raw, *span)
+    body = raw[body_start : span[1]]
+    encoding = (fields.get("content-transfer-encoding") or [""])[0].strip().lower()
     if encoding in _IDENTITY_ENCODINGS:
         return body
     try:

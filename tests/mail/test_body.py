@@ -261,3 +261,17 @@ def test_byte_order_mark_removed() -> None:
     record = parse_message(raw)
 
     assert record.body_text == "Hallo"
+
+
+def test_delivery_status_bytes_exact() -> None:
+    record = parse_fixture("bounce-dsn-rfc822.eml")
+    status = record.attachments[0]
+
+    expected = (
+        b"Reporting-MTA: dns; mx.helpdesk.example\n\n"
+        b"Final-Recipient: rfc822; gone@customer.example\n"
+        b"Action: failed\nStatus: 5.1.1"
+    )
+    assert status.content_type == "message/delivery-status"
+    assert attachment_bytes(record.raw, status.part_index) == expected
+    assert status.size == len(expected)
