@@ -113,6 +113,19 @@ class IngestResult:
     flags: frozenset[str] = field(default_factory=frozenset)
 
 
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """What every message of one batch shares: the transaction and the channel."""
+
+    conn: sqlite3.Connection
+    index: SqliteTicketIndex
+    channel_id: int
+    params: IngestParams
+    uidvalidity: int | None
+    moment: datetime
+    at: float
+
+
 def ingest(
     store: TicketStore,
     params: IngestParams | object,
@@ -136,18 +149,24 @@ def ingest(
     batch = [
         item if isinstance(item, IngestItem) else IngestItem(raw=item) for item in items
     ]
+    # Parse before taking the write lock, so consoles wait only for the inserts.
+    records = [_parse(item, params, moment) for item in batch]
 
-    results: list[IngestResult] = []
     with store.write_transaction() as conn:
         _remember_encoding(conn, channel_id, params.encoding)
-        index = SqliteTicketIndex(conn, channel_id, params.channel)
-        uidvalidity = cursor.uidvalidity if cursor else None
-        for item in batch:
-            results.append(
-                _ingest_one(
-                    conn, index, channel_id, params, item, uidvalidity, moment, at
-                )
-            )
+        shared = _Batch(
+            conn=conn,
+            index=SqliteTicketIndex(conn, channel_id, params.channel),
+            channel_id=channel_id,
+            params=params,
+            uidvalidity=cursor.uidvalidity if cursor else None,
+            moment=moment,
+            at=at,
+        )
+        results = [
+            _ingest_one(shared, item, record)
+            for item, record in zip(batch, records, strict=True)
+        ]
         if cursor is not None:
             write_cursor(
                 conn, channel_id, cursor.folder, cursor.uidvalidity, cursor.last_uid, at
@@ -236,40 +255,28 @@ def _assign(
         )
 
 
-def _ingest_one(
-    conn: sqlite3.Connection,
-    index: SqliteTicketIndex,
-    channel_id: int,
-    params: IngestParams,
-    item: IngestItem,
-    uidvalidity: int | None,
-    moment: datetime,
-    at: float,
-) -> IngestResult:
-    record = _parse(item, params, moment)
-    assignment = _assign(record, index, params, moment)
+def _ingest_one(batch: _Batch, item: IngestItem, record: MessageRecord) -> IngestResult:
+    params = batch.params
+    assignment = _assign(record, batch.index, params, batch.moment)
     if assignment.action == Action.DUPLICATE:
-        return _duplicate(
-            conn, channel_id, params, item, uidvalidity, record, assignment
-        )
+        return _duplicate(batch, item, record, assignment)
 
-    ticket_id, number, new_ticket = _ticket_for(
-        conn, channel_id, params, record, assignment, at
-    )
-    arrived_at = to_epoch(item.internaldate) if item.internaldate else at
+    ticket_id, number, new_ticket = _ticket_for(batch, record, assignment)
+    arrived_at = to_epoch(item.internaldate) if item.internaldate else batch.at
     direction = Direction.OUT if assignment.outbound else item.direction
+    fetched = item.uid is not None
     row = message_row(
         record,
-        channel_id=channel_id,
+        channel_id=batch.channel_id,
         direction=direction,
-        arrived_at=min(arrived_at, at),
+        arrived_at=min(arrived_at, batch.at),
         reason=assignment.reason,
-        folder=params.folder if item.uid is not None else None,
-        uidvalidity=uidvalidity if item.uid is not None else None,
+        folder=params.folder if fetched else None,
+        uidvalidity=batch.uidvalidity if fetched else None,
         uid=item.uid,
         extra_flags=item.extra_flags,
     )
-    row_id = insert_message(conn, row, ticket_id)
+    row_id = insert_message(batch.conn, row, ticket_id)
     return IngestResult(
         message_id=record.message_id,
         uid=item.uid,
@@ -285,27 +292,22 @@ def _ingest_one(
 
 
 def _ticket_for(
-    conn: sqlite3.Connection,
-    channel_id: int,
-    params: IngestParams,
-    record: MessageRecord,
-    assignment: Assignment,
-    at: float,
+    batch: _Batch, record: MessageRecord, assignment: Assignment
 ) -> tuple[int | None, int | None, bool]:
     """Apply the assignment's ticket side; return (ticket id, number, opened)."""
     if assignment.opens_ticket:
         ticket_id, number = insert_ticket(
-            conn,
+            batch.conn,
             NewTicket(
-                channel_id=channel_id,
+                channel_id=batch.channel_id,
                 customer_addr=assignment.customer,
                 customer_name=customer_name(record, assignment.customer),
                 subject=record.subject,
                 normalized_subject=assignment.subject_key,
-                at=min(to_epoch(record.date), at),
-                tag_prefix=params.tag_prefix,
+                at=min(to_epoch(record.date), batch.at),
+                tag_prefix=batch.params.tag_prefix,
                 linked_ticket_id=assignment.linked_ticket_id,
-                changed_at=at,
+                changed_at=batch.at,
             ),
         )
         return ticket_id, number, True
@@ -313,42 +315,40 @@ def _ticket_for(
     if assignment.ticket_id is None:
         return None, None, False
     if assignment.action == Action.REOPENED:
-        _reopen_by_mail(conn, channel_id, assignment, at)
-    number = conn.execute(
+        _reopen_by_mail(batch, assignment)
+    number = batch.conn.execute(
         "SELECT number FROM tickets WHERE id = ?", (assignment.ticket_id,)
     ).fetchone()[0]
     return assignment.ticket_id, int(number), False
 
 
-def _reopen_by_mail(
-    conn: sqlite3.Connection, channel_id: int, assignment: Assignment, at: float
-) -> None:
-    conn.execute(
+def _reopen_by_mail(batch: _Batch, assignment: Assignment) -> None:
+    batch.conn.execute(
         "UPDATE tickets SET status = 'open', closed_at = NULL WHERE id = ?",
         (assignment.ticket_id,),
     )
-    conn.execute(
+    batch.conn.execute(
         "INSERT INTO events (at, who, action, ticket_id, detail)"
         " VALUES (?, ?, 'reopen', ?, ?)",
-        (at, ENGINE_ACTOR, assignment.ticket_id, assignment.reason),
+        (batch.at, ENGINE_ACTOR, assignment.ticket_id, assignment.reason),
     )
-    record_change(conn, ChangeKind.TICKET_UPDATED, at, channel_id, assignment.ticket_id)
+    record_change(
+        batch.conn,
+        ChangeKind.TICKET_UPDATED,
+        batch.at,
+        batch.channel_id,
+        assignment.ticket_id,
+    )
 
 
 def _duplicate(
-    conn: sqlite3.Connection,
-    channel_id: int,
-    params: IngestParams,
-    item: IngestItem,
-    uidvalidity: int | None,
-    record: MessageRecord,
-    assignment: Assignment,
+    batch: _Batch, item: IngestItem, record: MessageRecord, assignment: Assignment
 ) -> IngestResult:
-    row = conn.execute(
+    row = batch.conn.execute(
         "SELECT m.id, m.ticket_id, t.number, m.folder, m.from_addr, m.subject"
         " FROM messages m LEFT JOIN tickets t ON t.id = m.ticket_id"
         " WHERE m.channel_id = ? AND m.message_id = ?",
-        (channel_id, record.message_id),
+        (batch.channel_id, record.message_id),
     ).fetchone()
     row_id, ticket_id, number, folder, stored_from, stored_subject = (
         row if row else (None,) * 6
@@ -359,7 +359,7 @@ def _duplicate(
         logger.warning(
             "channel %s: Message-ID <%s> (UID %s) differs in sender or subject from "
             "stored message %s; kept the stored one",
-            params.channel,
+            batch.params.channel,
             record.message_id,
             item.uid,
             row_id,
@@ -367,10 +367,11 @@ def _duplicate(
 
     # After a UIDVALIDITY change the stored copy has a new UID in the same
     # folder; keep it current so after-import actions address the right mail.
-    if row_id is not None and item.uid is not None and folder in (None, params.folder):
-        conn.execute(
+    folder_name = batch.params.folder
+    if row_id is not None and item.uid is not None and folder in (None, folder_name):
+        batch.conn.execute(
             "UPDATE messages SET folder = ?, uidvalidity = ?, uid = ? WHERE id = ?",
-            (params.folder, uidvalidity, item.uid, row_id),
+            (folder_name, batch.uidvalidity, item.uid, row_id),
         )
     return IngestResult(
         message_id=record.message_id,
