@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import pickle
 import secrets
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -359,3 +364,65 @@ def test_reused_message_id_logged(
     assert results[0].action == Action.DUPLICATE
     assert "Message-ID <a@x> (UID 9) differs" in caplog.text
     assert "kept the stored one" in caplog.text
+
+
+KILLED_ENGINE = textwrap.dedent(
+    """
+    import os
+    import signal
+    import sys
+
+    import sagicc_tui.store.ingest as ingest_module
+    from sagicc_tui.store import IngestItem, TicketStore
+    from sagicc_tui.store.ingest import IngestCursor, IngestParams, ingest
+    from tests.store.mail import raw_message
+
+    real_insert = ingest_module.insert_message
+    calls = 0
+
+    def insert_then_die(*args, **kwargs):
+        global calls
+        calls += 1
+        if calls == 3:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real_insert(*args, **kwargs)
+
+    ingest_module.insert_message = insert_then_die
+    store = TicketStore.open(sys.argv[1])
+    batch = [IngestItem(raw_message(f"m{u}@x", minutes=u), uid=u) for u in (2, 3, 4)]
+    cursor = IngestCursor("INBOX", 7, 4)
+    ingest(store, IngestParams(channel="support"), batch, cursor=cursor)
+    """
+)
+
+
+def test_killed_process_mid_batch_loses_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "store.sqlite3"
+    params = IngestParams(channel="support", folder="INBOX")
+    with TicketStore.open(path) as store:
+        ingest(
+            store,
+            params,
+            [IngestItem(raw_message("m1@x"), uid=1)],
+            cursor=IngestCursor("INBOX", 7, 1),
+        )
+
+    child = subprocess.run(
+        [sys.executable, "-c", KILLED_ENGINE, str(path)],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        check=False,
+    )
+    assert child.returncode == -signal.SIGKILL, child.stderr
+
+    with TicketStore.open(path) as store:
+        assert message_count(store) == 1
+        assert store.get_cursor("support", "INBOX").last_uid == 1  # type: ignore[union-attr]
+        batch = [
+            IngestItem(raw_message(f"m{uid}@x", minutes=uid), uid=uid)
+            for uid in (2, 3, 4)
+        ]
+        results = ingest(store, params, batch, cursor=IngestCursor("INBOX", 7, 4))
+        assert [r.stored for r in results] == [True, True, True]
+        assert message_count(store) == 4
+        assert store.get_cursor("support", "INBOX").last_uid == 4  # type: ignore[union-attr]
