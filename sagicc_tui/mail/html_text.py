@@ -25,6 +25,7 @@ class _TextRenderer(HTMLParser):
         self.out: list[str] = []
         self.skip_depth = 0
         self.pre_depth = 0
+        self.quote_depth = 0
         self.lists: list[list[int]] = []  # per open list: [is_ordered, counter]
         self.links: list[str | None] = []
         self.link_start: list[int] = []
@@ -51,6 +52,9 @@ class _TextRenderer(HTMLParser):
             self.out.append("\n")
         elif tag == "pre":
             self.pre_depth += 1
+            self._newline(2)
+        elif tag == "blockquote":
+            self.quote_depth += 1
             self._newline(2)
         elif tag in ("ul", "ol"):
             self.lists.append([tag == "ol", 0])
@@ -95,6 +99,9 @@ class _TextRenderer(HTMLParser):
         elif tag == "pre":
             self.pre_depth = max(0, self.pre_depth - 1)
             self._newline(2)
+        elif tag == "blockquote":
+            self.quote_depth = max(0, self.quote_depth - 1)
+            self._newline(2)
         elif tag in ("ul", "ol"):
             if self.lists:
                 self.lists.pop()
@@ -126,12 +133,16 @@ class _TextRenderer(HTMLParser):
         tail = self._tail()
         if not tail or tail.endswith(("\n", " ")):
             collapsed = collapsed.lstrip(" ")
+        if self.quote_depth and collapsed and (not tail or tail.endswith("\n")):
+            # Quoted history reads like a plain-text reply: "> " per level.
+            collapsed = "> " * self.quote_depth + collapsed
         self.out.append(collapsed)
 
 
 def html_to_text(html: str) -> str:
     """Render HTML to text: blocks and ``<br>`` break lines, lists get markers,
-    links become ``text <url>``, script and style are dropped."""
+    quoted blocks get ``> ``, links become ``text <url>``, script and style
+    are dropped."""
     renderer = _TextRenderer()
     renderer.feed(html)
     renderer.close()

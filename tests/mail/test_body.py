@@ -275,3 +275,18 @@ def test_delivery_status_bytes_exact() -> None:
     assert status.content_type == "message/delivery-status"
     assert attachment_bytes(record.raw, status.part_index) == expected
     assert status.size == len(expected)
+
+
+def test_html_blockquote_prefixed() -> None:
+    html = (
+        "<p>Thanks, it works now.</p>"
+        "<blockquote><p>Did you restart it?<br>Support</p>"
+        "<blockquote>It is broken.</blockquote></blockquote><p>Bye</p>"
+    )
+
+    assert html_to_text(html) == (
+        "Thanks, it works now.\n\n"
+        "> Did you restart it?\n> Support\n\n"
+        "> > It is broken.\n\n"
+        "Bye"
+    )
