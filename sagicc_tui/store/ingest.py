@@ -316,10 +316,7 @@ def _ticket_for(
         return None, None, False
     if assignment.action == Action.REOPENED:
         _reopen_by_mail(batch, assignment)
-    number = batch.conn.execute(
-        "SELECT number FROM tickets WHERE id = ?", (assignment.ticket_id,)
-    ).fetchone()[0]
-    return assignment.ticket_id, int(number), False
+    return assignment.ticket_id, batch.index.ticket_number(assignment.ticket_id), False
 
 
 def _reopen_by_mail(batch: _Batch, assignment: Assignment) -> None:

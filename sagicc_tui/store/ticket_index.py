@@ -27,8 +27,21 @@ class SqliteTicketIndex:
         self._conn = conn
         self._channel_id = channel_id
         self._channel = channel
+        # Ticket numbers never change, so ingest reuses the ones looked up here.
+        self._numbers: dict[int, int] = {}
+
+    def ticket_number(self, ticket_id: int) -> int:
+        """Return the number of ticket ``ticket_id`` (a row id that must exist)."""
+        number = self._numbers.get(ticket_id)
+        if number is None:
+            row = self._conn.execute(
+                "SELECT number FROM tickets WHERE id = ?", (ticket_id,)
+            ).fetchone()
+            number = self._numbers[ticket_id] = int(row[0])
+        return number
 
     def _ref(self, row: tuple[object, ...]) -> TicketRef:
+        self._numbers[row[0]] = row[1]  # type: ignore[index, assignment]
         return TicketRef(
             id=row[0],  # type: ignore[arg-type]
             number=row[1],  # type: ignore[arg-type]
@@ -59,24 +72,22 @@ class SqliteTicketIndex:
         ).fetchall()
         return [self._ref(row) for row in rows]
 
-    def _ticket_id_of(self, message_id: str) -> tuple[bool, int | None]:
+    def contains_message(self, message_id: str) -> bool:
         row = self._conn.execute(
-            "SELECT ticket_id FROM messages WHERE channel_id = ? AND message_id = ?",
+            "SELECT 1 FROM messages WHERE channel_id = ? AND message_id = ?",
             (self._channel_id, message_id),
         ).fetchone()
-        if row is None:
-            return False, None
-        return True, row[0]
-
-    def contains_message(self, message_id: str) -> bool:
-        return self._ticket_id_of(message_id)[0]
+        return row is not None
 
     def ticket_of_message(self, message_id: str) -> TicketRef | None:
-        _found, ticket_id = self._ticket_id_of(message_id)
-        if ticket_id is None:
-            return None
-        refs = self._refs_for([ticket_id])
-        return refs[0] if refs else None
+        row = self._conn.execute(
+            f"SELECT {_REF_COLUMNS} FROM messages m"
+            " JOIN tickets t ON t.id = m.ticket_id"
+            " WHERE m.channel_id = ? AND m.message_id = ?"
+            " AND t.merged_into_id IS NULL",
+            (self._channel_id, message_id),
+        ).fetchone()
+        return self._ref(row) if row else None
 
     def tickets_referencing(self, message_id: str) -> list[TicketRef]:
         rows = self._conn.execute(
