@@ -16,7 +16,7 @@ from typing import Protocol
 
 
 class Clock(Protocol):
-    """What the engine needs from time."""
+    """The time functions the engine uses."""
 
     def now(self) -> datetime:
         """Return the current time, timezone-aware (UTC)."""

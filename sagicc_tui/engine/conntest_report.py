@@ -21,7 +21,7 @@ CLEAR_TEXT_WARNING = "not encrypted: the password or token travels in clear"
 class StepResult:
     """One step of the test: its name, whether it passed, and what to do.
 
-    ``detail`` says what was found (addresses, TLS version, message count)
+    ``detail`` describes what was found (addresses, TLS version, message count)
     or what failed, with the server's own words in ``server_text``.
     """
 
@@ -101,7 +101,7 @@ async def reach(
     try:
         _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
     except (OSError, TimeoutError) as error:
-        reason = "no answer" if isinstance(error, TimeoutError) else str(error)
+        reason = "no response" if isinstance(error, TimeoutError) else str(error)
         steps.fail(
             "Connect",
             ConnectFailed(

@@ -9,9 +9,9 @@ class ChannelError(Exception):
     ``step`` names the stage that failed (``resolve``, ``connect``, ``tls``,
     ``starttls``, ``greeting``, ``auth``, ``folder``, ``command``), so the
     connection test and the console can place it. ``server_text`` is the
-    server's own words when it sent any. ``retryable`` tells the engine
-    whether reconnecting with backoff can help (a dropped connection) or not
-    (a wrong password, an invalid certificate).
+    server's own words when it sent any. ``retryable`` is true
+    when reconnecting with backoff can help (a dropped connection) and false
+    when it cannot (a wrong password, an invalid certificate).
     """
 
     step = "command"
@@ -110,7 +110,7 @@ class FolderFailed(ChannelError):
 
 
 class CommandFailed(ChannelError):
-    """The server answered a command with NO or BAD."""
+    """The server returned NO or BAD for a command."""
 
 
 class ConnectionDropped(ChannelError):

@@ -35,7 +35,7 @@ Progress = Callable[[int, int], None]
 
 @dataclass(slots=True)
 class PassResult:
-    """What one pass did: messages stored, duplicates skipped, UIDs handled."""
+    """Counts from one pass: messages stored, duplicates skipped, UIDs handled."""
 
     stored: int = 0
     duplicates: int = 0
@@ -68,7 +68,7 @@ class FolderSync:
         self.on_progress = on_progress
 
     async def run_pass(self, client: ImapClient, status: MailboxStatus) -> PassResult:
-        """Import every UID past the cursor; on a first sync, as the channel says.
+        """Import every UID past the cursor, or on a first sync what the channel picks.
 
         The cursor advances in the same transaction as each batch's messages.
         After a UIDVALIDITY change the folder is rescanned and ingest skips
@@ -135,7 +135,7 @@ class FolderSync:
     async def _import(
         self, client: ImapClient, uidvalidity: int, uids: list[int], result: PassResult
     ) -> None:
-        """Fetch batch n+1 while batch n is parsed and stored."""
+        """Fetch batch n+1 while batch n is parsed and stored, in UID order."""
         total = len(uids)
         done = 0
         pending: asyncio.Future[list[IngestResult]] | None = None
@@ -148,15 +148,11 @@ class FolderSync:
                     done += await self._finish(client, pending, pending_uids, result)
                     pending = None
                     self._report(done, total)
-                await attach_records(
-                    items,
-                    header_only,
-                    encoding=self.channel.encoding,
-                    max_size=self.channel.max_message_size,
-                    sizes=sizes,
-                    executor=self.executor,
+                pending = asyncio.ensure_future(
+                    self._parse_and_store(
+                        items, header_only, sizes, uidvalidity, max(batch)
+                    )
                 )
-                pending = self._store_batch(items, uidvalidity, max(batch))
                 pending_uids = [item.uid for item in items if item.uid is not None]
             if pending is not None:
                 done += await self._finish(client, pending, pending_uids, result)
@@ -169,19 +165,29 @@ class FolderSync:
                 # NOTE: its after-import action is then not applied.
                 await asyncio.gather(pending, return_exceptions=True)
 
-    def _store_batch(
-        self, items: list[IngestItem], uidvalidity: int, last_uid: int
-    ) -> asyncio.Future[list[IngestResult]]:
+    async def _parse_and_store(
+        self,
+        items: list[IngestItem],
+        header_only: set[int],
+        sizes: dict[int, int],
+        uidvalidity: int,
+        last_uid: int,
+    ) -> list[IngestResult]:
+        """Parse a batch (in worker processes when large), then store it.
+
+        Runs as a task while the next batch is fetched.
+        """
+        await attach_records(
+            items,
+            header_only,
+            encoding=self.channel.encoding,
+            max_size=self.channel.max_message_size,
+            sizes=sizes,
+            executor=self.executor,
+        )
         cursor = IngestCursor(self.channel.folder, uidvalidity, last_uid)
-        return asyncio.ensure_future(
-            asyncio.to_thread(
-                ingest,
-                self.store,
-                self.params,
-                items,
-                cursor=cursor,
-                now=self.clock.now(),
-            )
+        return await asyncio.to_thread(
+            ingest, self.store, self.params, items, cursor=cursor, now=self.clock.now()
         )
 
     async def _finish(
@@ -243,7 +249,7 @@ class FolderSync:
         still_there = set(await client.uid_search("UID", uid_set(missing)))
         if still_there:
             raise CommandFailed(
-                f"the server answered UID FETCH with OK but without the messages "
+                f"the server returned OK to UID FETCH but not the messages "
                 f"with UIDs {uid_set(still_there)} in {self.channel.folder!r}",
                 host=client.endpoint.host,
                 port=client.endpoint.port,
@@ -256,7 +262,7 @@ class FolderSync:
         )
 
     async def after_import(self, client: ImapClient, uids: list[int]) -> None:
-        """Change the stored messages in the mailbox as the channel says."""
+        """Apply the channel's after-import setting to stored messages."""
         action = self.channel.after_import
         if action is AfterImport.LEAVE:
             return

@@ -1,7 +1,7 @@
 """An IMAP client for the engine: aioimaplib 2.0.3 plus the parts it lacks.
 
-Adds STARTTLS (``loop.start_tls``), AUTHENTICATE PLAIN, XOAUTH2 that answers
-the server's error challenge, modified UTF-7 folder names, and errors that
+Adds STARTTLS (``loop.start_tls``), AUTHENTICATE PLAIN, XOAUTH2 that responds
+to the server's error challenge, modified UTF-7 folder names, and errors that
 tell an administrator what failed and how to fix it.
 """
 
@@ -42,7 +42,7 @@ from sagicc_tui.engine.imapparse import (
     parse_search,
     parse_select,
 )
-from sagicc_tui.engine.imapproto import EngineProtocol
+from sagicc_tui.engine.imapproto import BalancedFetchCommand, EngineProtocol
 from sagicc_tui.engine.tls import client_context, describe_tls_error
 from sagicc_tui.engine.utf7 import encode_mailbox
 
@@ -53,7 +53,7 @@ ENCRYPTIONS = ("ssl", "starttls", "none")
 
 @dataclass(frozen=True, slots=True)
 class ImapEndpoint:
-    """Where and how to connect. ``timeout`` (seconds) bounds each step."""
+    """Server address and connection options; ``timeout`` (seconds) bounds each step."""
 
     host: str
     port: int
@@ -355,7 +355,15 @@ class ImapClient(ImapAuthMixin):
     async def uid_fetch(self, uids: str, items: str) -> list[FetchedMessage]:
         """Run ``UID FETCH``; ``timeout`` applies to silence, not to the total."""
         protocol = self.protocol
-        fetch = protocol.fetch(uids, items, by_uid=True, timeout=self.endpoint.timeout)
+        command = BalancedFetchCommand(
+            protocol.new_tag(),
+            uids,
+            items,
+            prefix="UID",
+            loop=protocol.loop,
+            timeout=self.endpoint.timeout,
+        )
+        fetch = protocol.execute(command)
         response = await self._run(fetch, "UID FETCH", timeout=None)
         self._check(response, "UID FETCH")
         return parse_fetch(response.lines)
@@ -521,7 +529,7 @@ class ImapClient(ImapAuthMixin):
     def connection_error(self, what: str, *, timed_out: bool) -> ConnectionDropped:
         """Build the error for a connection that closed or went silent."""
         if timed_out:
-            message = f"no answer to {what} within {self.endpoint.timeout:g} s"
+            message = f"no response to {what} within {self.endpoint.timeout:g} s"
         else:
             message = f"the server closed the connection during {what}"
         return ConnectionDropped(

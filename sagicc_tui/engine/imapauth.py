@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 class ImapAuthMixin:
     """The sign-in methods of ``ImapClient``.
 
-    Credentials reach the wire only inside the command or SASL response; the
-    debug log of aioimaplib sees them scrubbed.
+    Credentials reach the wire only inside the command or SASL response; aioimaplib's
+    debug log gets them scrubbed.
     """
 
     async def login(self: ImapClient, username: str, password: str) -> None:
@@ -150,7 +150,7 @@ def _with_details(text: str, details: dict) -> str:
 
 
 def response_text(response: Response) -> str:
-    """The text of the tagged response (the last line), decoded."""
+    """Return the text of the tagged response (the last line), decoded."""
     if not response.lines:
         return ""
     last = response.lines[-1]

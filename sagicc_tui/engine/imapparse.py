@@ -20,7 +20,7 @@ _MONTHS = {
 
 
 class Literal(bytes):
-    """The bytes of an IMAP literal, told apart from atoms and strings."""
+    """The bytes of an IMAP literal, distinct from atoms and quoted strings."""
 
 
 @dataclass(slots=True)
@@ -43,7 +43,7 @@ class FetchedMessage:
 
 @dataclass(frozen=True, slots=True)
 class MailboxStatus:
-    """What SELECT or EXAMINE reported about a folder."""
+    """Folder state reported by SELECT or EXAMINE."""
 
     exists: int
     uidvalidity: int

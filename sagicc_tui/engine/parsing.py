@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import Executor
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sagicc_tui.mail.parse import parse_message
 from sagicc_tui.mail.record import MessageRecord
-from sagicc_tui.store import IngestItem
+
+if TYPE_CHECKING:
+    # Workers import this module; they need neither the store nor SQLite.
+    from sagicc_tui.store import IngestItem
 
 # Below this many messages a batch is parsed in the store's thread: sending
 # the bytes to another process costs more than it saves.
@@ -16,6 +20,10 @@ PROCESS_MIN_BATCH = 40
 
 # (raw, channel encoding, arrival, max size, full size when raw is a header)
 ParseJob = tuple[bytes, str, datetime | None, int | None, int | None]
+
+
+def warm_up() -> None:
+    """Do nothing; submitting it makes a new worker import this module early."""
 
 
 def parse_jobs(jobs: list[ParseJob]) -> list[MessageRecord]:
@@ -65,10 +73,22 @@ async def attach_records(
 
     payload = [job for _, job in jobs]
     if executor is not None and len(jobs) >= PROCESS_MIN_BATCH:
-        loop = asyncio.get_running_loop()
-        records = await loop.run_in_executor(executor, parse_jobs, payload)
+        records = await _parse_in(executor, payload)
     else:
         records = parse_jobs(payload)
     for (item, _), record in zip(jobs, records, strict=True):
         record.raw = item.raw
         item.record = record
+
+
+async def _parse_in(executor: Executor, payload: list[ParseJob]) -> list[MessageRecord]:
+    """Split the jobs over the executor's workers and parse them in parallel."""
+    # ProcessPoolExecutor has no public worker count; one chunk per worker.
+    workers = max(1, int(getattr(executor, "_max_workers", 1)))
+    size = -(-len(payload) // workers)
+    loop = asyncio.get_running_loop()
+    chunks = [payload[start : start + size] for start in range(0, len(payload), size)]
+    parsed = await asyncio.gather(
+        *(loop.run_in_executor(executor, parse_jobs, chunk) for chunk in chunks)
+    )
+    return [record for chunk in parsed for record in chunk]

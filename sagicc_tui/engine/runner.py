@@ -13,6 +13,7 @@ from sagicc_tui.engine.clock import Clock, SystemClock
 from sagicc_tui.engine.errors import ChannelError
 from sagicc_tui.engine.folder_sync import PassResult
 from sagicc_tui.engine.outbox import OutboxWorker
+from sagicc_tui.engine.parsing import warm_up
 from sagicc_tui.engine.sync import ChannelSync
 from sagicc_tui.engine.tokens import StoredTokenProvider, TokenProvider
 from sagicc_tui.settings import Config, SecretStore
@@ -111,8 +112,14 @@ class Engine:
             self.outbox.stop()
         self._stopped.set()
 
-    async def sync_once(self) -> dict[str, PassResult | ChannelError]:
-        """Run one pass per channel; return each channel's result or error."""
+    async def sync_once(
+        self, *, index_bodies: bool = True
+    ) -> dict[str, PassResult | ChannelError]:
+        """Run one pass per channel; return each channel's result or error.
+
+        Then, unless ``index_bodies`` is false, parse and index the bodies of
+        the new messages, and send the outbox mail that is due.
+        """
         self._start()
         results: dict[str, PassResult | ChannelError] = {}
         try:
@@ -121,7 +128,8 @@ class Engine:
                     results[name] = await channel.sync_once()
                 except ChannelError as error:
                     results[name] = error
-            await self._index_all_bodies()
+            if index_bodies:
+                await self._index_all_bodies()
             if self.outbox is not None:
                 await self.outbox.send_due()
         finally:
@@ -146,10 +154,15 @@ class Engine:
         if self.parse_workers > 0:
             # forkserver: workers never inherit the threads and locks of a
             # process that already runs SQLite and asyncio.
+            context = multiprocessing.get_context("forkserver")
+            # The fork server imports the parser once; workers fork from it.
+            context.set_forkserver_preload(["sagicc_tui.engine.parsing"])
             self._executor = ProcessPoolExecutor(
-                max_workers=self.parse_workers,
-                mp_context=multiprocessing.get_context("forkserver"),
+                max_workers=self.parse_workers, mp_context=context
             )
+            # Start the workers now, while the channels connect and sign in.
+            for _ in range(self.parse_workers):
+                self._executor.submit(warm_up)
         self.channels = {
             channel.name: self._channel_sync(channel)
             for channel in self.config.incoming

@@ -8,9 +8,9 @@ import base64
 def encode_mailbox(name: str) -> str:
     """Encode a Unicode mailbox name in modified UTF-7.
 
-    Printable ASCII stays as is except ``&``, which becomes ``&-``; every run
-    of other characters becomes ``&`` + modified base64 of its UTF-16BE form
-    (``,`` in place of ``/``, no padding) + ``-``.
+    Printable ASCII stays as is, except ``&``, which becomes ``&-``. Every
+    run of other characters becomes ``&``, then the modified base64 of its
+    UTF-16BE form (``,`` in place of ``/``, no padding), then ``-``.
     """
     parts: list[str] = []
     pending: list[str] = []
