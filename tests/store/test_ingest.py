@@ -426,3 +426,42 @@ def test_killed_process_mid_batch_loses_nothing(tmp_path: Path) -> None:
         assert [r.stored for r in results] == [True, True, True]
         assert message_count(store) == 4
         assert store.get_cursor("support", "INBOX").last_uid == 4  # type: ignore[union-attr]
+
+
+def test_params_from_channel_settings() -> None:
+    from sagicc_tui.settings.models import Grouping, IncomingChannel
+
+    channel = IncomingChannel(
+        name="support",
+        host="imap.example.com",
+        username="help",
+        folder="Support/Inbox",
+        encoding="koi8-r",
+        grouping=Grouping.SUBJECT,
+        reopen_window_days=3,
+        max_message_size=1_000,
+        blocked_senders=("bulk@example.com",),
+        blocked_domains=("spam.example",),
+    )
+    params = IngestParams.from_channel(
+        channel, tag_prefix="ACME", own_addresses=["Help@Shop.example"]
+    )
+
+    assert params.channel == "support"
+    assert params.grouping == "subject"
+    assert params.folder == "Support/Inbox"
+    assert params.encoding == "koi8-r"
+    assert params.reopen_window_days == 3
+    assert params.max_message_size == 1_000
+    assert params.blocked == ("bulk@example.com", "spam.example")
+    assert params.tag_prefix == "ACME"
+    assert params.own_addresses == {"help@shop.example"}
+
+
+def test_ingest_accepts_channel_settings(store: TicketStore) -> None:
+    from sagicc_tui.settings.models import IncomingChannel
+
+    channel = IncomingChannel(name="support", host="imap.example.com", username="u")
+    results = ingest(store, channel, [raw_message("a@x")])
+    assert results[0].stored is True
+    assert store.channels() == [("support", "incoming")]
