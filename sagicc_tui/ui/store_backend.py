@@ -11,6 +11,7 @@ from sagicc_tui.settings import Config
 from sagicc_tui.store import (
     ChangeKind,
     Direction,
+    OutboxState,
     StoredMessage,
     Ticket,
     TicketFilter,
@@ -205,6 +206,8 @@ class StoreBackend:
         return views
 
     def outbox(self, ticket_id: int | None = None) -> list[OutboxEntry]:
+        """Return the messages not sent yet (queued, sending or failed)."""
+        pending = [OutboxState.QUEUED, OutboxState.SENDING, OutboxState.FAILED]
         return [
             OutboxEntry(
                 outbox_id=item.id,
@@ -214,7 +217,7 @@ class StoreBackend:
                 state=str(item.state),
                 error=item.last_error or "",
             )
-            for item in self.store.outbox(ticket_id)
+            for item in self.store.outbox(ticket_id, states=pending)
         ]
 
     # Ticket actions

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from sagicc_tui.ui.app import SagiccApp
 
 STATUS_CYCLE = (None, "open", "closed")
+# Changes after which the feed counts its tickets again: a status change,
+# merge or split can hide or show tickets. New tickets are added to the count.
+RECOUNT_KINDS = {"ticket-updated"}
 
 
 class FeedScreen(Screen[None]):
@@ -59,7 +62,8 @@ class FeedScreen(Screen[None]):
         self.call_after_refresh(self._update_header)
 
     def _update_header(self) -> None:
-        self.query_one("#feed-header", Static).update(header_text(self.feed.row_width))
+        header = self.query_one("#feed-header", Static)
+        header.update(header_text(self.feed.row_width), layout=False)
 
     def refresh_chrome(self) -> None:
         """Update the title, column header and status line."""
@@ -71,7 +75,7 @@ class FeedScreen(Screen[None]):
             parts.append(f"channel: {query.channel}")
         if query.search:
             parts.append(f"search: {query.search}")
-        self.query_one("#feed-title", Static).update(" · ".join(parts))
+        self.query_one("#feed-title", Static).update(" · ".join(parts), layout=False)
         self._update_header()
         backend = self.app.backend
         self.query_one(StatusLine).show(
@@ -79,8 +83,10 @@ class FeedScreen(Screen[None]):
         )
 
     @on(StoreChanged)
-    def reload_feed(self) -> None:
-        self.feed.reload()
+    def reload_feed(self, event: StoreChanged) -> None:
+        recount = any(c.kind in RECOUNT_KINDS for c in event.changes)
+        created = sum(1 for c in event.changes if c.kind == "ticket-created")
+        self.feed.reload(recount=recount, created=created)
         self.refresh_chrome()
 
     def on_screen_resume(self) -> None:

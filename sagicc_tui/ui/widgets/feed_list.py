@@ -20,6 +20,9 @@ from sagicc_tui.ui.widgets.feed_columns import row_text
 
 PAGE_SIZE = 100
 MAX_CACHED_PAGES = 16
+# Rendered lines kept; a new ticket shifts rows down, so most lines of the
+# next paint are hits.
+MAX_CACHED_LINES = 512
 # How far around the cursor a reload looks for the selected ticket.
 RESELECT_WINDOW = 50
 
@@ -81,6 +84,7 @@ class FeedList(ScrollView, can_focus=True):
         self.query_filter = FeedFilter()
         self.count = 0
         self._pages: OrderedDict[int, list[FeedRow]] = OrderedDict()
+        self._lines: OrderedDict[tuple[object, ...], Strip] = OrderedDict()
 
     def on_mount(self) -> None:
         self.reload()
@@ -120,11 +124,20 @@ class FeedList(ScrollView, can_focus=True):
         self.scroll_to(y=0, animate=False, immediate=True)
         self.cursor = 0
 
-    def reload(self) -> None:
-        """Re-read the store, keeping the cursor on the ticket it was on."""
+    def reload(self, *, recount: bool = True, created: int = 0) -> None:
+        """Re-read the store, keeping the cursor on the ticket it was on.
+
+        With ``recount`` False the caller knows the only changes since the
+        last read are ``created`` new tickets and messages on listed ones;
+        without a filter that adds ``created`` to the count instead of
+        counting every ticket again.
+        """
         previous = self.selected
         self._pages.clear()
-        self.count = self.backend.count_tickets(self.query_filter)
+        if recount or self.query_filter != FeedFilter():
+            self.count = self.backend.count_tickets(self.query_filter)
+        else:
+            self.count += created
         self._resize()
         if previous is not None:
             self._follow(previous.ticket_id)
@@ -165,18 +178,34 @@ class FeedList(ScrollView, can_focus=True):
         """Cells a row may use: the widget's width less its scrollbar."""
         return self.scrollable_content_region.width
 
+    def notify_style_update(self) -> None:
+        self._lines.clear()
+        super().notify_style_update()
+
     def render_line(self, y: int) -> Strip:
         index = y + int(self.scroll_y)
         width = self.row_width
         row = self.row_at(index)
         if row is None:
             return Strip.blank(width, self.rich_style)
-        style = self.rich_style
-        if row.status == "closed":
-            style = style + self.get_component_rich_style("feed-list--closed")
-        if index == self.cursor:
-            style = style + self.get_component_rich_style("feed-list--cursor")
         text = row_text(row, width, self.now())
+        key = (text, row.status, index == self.cursor, width)
+        strip = self._lines.get(key)
+        if strip is None:
+            strip = self._render_row(text, row.status == "closed", key[2], width)
+            self._lines[key] = strip
+            if len(self._lines) > MAX_CACHED_LINES:
+                self._lines.popitem(last=False)
+        return strip
+
+    def _render_row(
+        self, text: str, closed: bool, under_cursor: bool, width: int
+    ) -> Strip:
+        style = self.rich_style
+        if closed:
+            style = style + self.get_component_rich_style("feed-list--closed")
+        if under_cursor:
+            style = style + self.get_component_rich_style("feed-list--cursor")
         return Strip([Segment(text, style)]).crop_extend(0, width, style)
 
     def watch_cursor(self, old: int, new: int) -> None:

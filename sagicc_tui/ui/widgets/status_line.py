@@ -53,4 +53,4 @@ class StatusLine(Static):
             if failed:
                 outbox_text += f" ({failed} failed)"
             parts.append(outbox_text)
-        self.update(" │ ".join(parts))
+        self.update(" │ ".join(parts), layout=False)
