@@ -115,7 +115,7 @@ class IngestResult:
 
 @dataclass(frozen=True, slots=True)
 class _Batch:
-    """What every message of one batch shares: the transaction and the channel."""
+    """State shared by every message of one batch: the transaction and the channel."""
 
     conn: sqlite3.Connection
     index: SqliteTicketIndex
@@ -187,7 +187,7 @@ def _remember_encoding(
 def parse_headers(
     items: list[IngestItem], encoding: str, max_message_size: int | None
 ) -> list[MessageRecord]:
-    """Parse the headers of each item, for a process pool; records come back rawless.
+    """Parse the headers of each item in a worker process; return records without raw.
 
     A module-level function, so ``ProcessPoolExecutor.submit(parse_headers,
     ...)`` can run it. The records carry ``raw=b""`` to halve what crosses
@@ -352,7 +352,7 @@ def _duplicate(
     )
     sender = record.from_addr.key if record.from_addr else ""
     if row_id is not None and (stored_from, stored_subject) != (sender, record.subject):
-        # Some mailers reuse Message-IDs; the copy stored first wins, so say so.
+        # Some mailers reuse Message-IDs. The copy stored first wins, so log it.
         logger.warning(
             "channel %s: Message-ID <%s> (UID %s) differs in sender or subject from "
             "stored message %s; kept the stored one",

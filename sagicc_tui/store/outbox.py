@@ -378,8 +378,8 @@ class OutboxMixin(StoreBase):
             item = self._load_outbox(conn, outbox_id)
             if str(item.state) not in allowed:
                 raise OutboxStateError(
-                    f"outbox message {outbox_id} is {item.state}; this needs one of "
-                    f"{', '.join(allowed)}"
+                    f"outbox message {outbox_id} is {item.state}; this action "
+                    f"needs one of {', '.join(allowed)}"
                 )
             conn.execute(
                 f"UPDATE outbox SET {assignments}, updated_at = ? WHERE id = ?",
