@@ -11,6 +11,10 @@ from sagicc_tui.mail.parse import parse_message
 from sagicc_tui.mail.record import MessageRecord, RecordFlag
 from sagicc_tui.store.base import StoreBase
 
+# Raw bytes one body pass loads at most (plus one message), to bound memory
+# when many large messages wait.
+MAX_BATCH_BYTES = 64 * 2**20
+
 # (raw, encoding, skip body) -> (body text, attachments as dicts)
 BodyJob = tuple[bytes, str, bool]
 BodyResult = tuple[str, list[dict[str, object]]]
@@ -76,6 +80,10 @@ def _chunks(executor: Executor | None, count: int) -> dict[str, int]:
 def _pending(
     store: StoreBase, limit: int
 ) -> list[tuple[int, bytes, str, bool, str, str]]:
+    """Load up to ``limit`` pending messages, stopping early past MAX_BATCH_BYTES."""
+    skip_flags = {str(RecordFlag.OVERSIZE), str(RecordFlag.UNPARSEABLE)}
+    pending = []
+    total = 0
     with store._read() as conn:
         rows = conn.execute(
             "SELECT m.id, r.raw, c.encoding, m.flags, m.subject,"
@@ -84,19 +92,16 @@ def _pending(
             " JOIN channels c ON c.id = m.channel_id"
             " WHERE m.body_indexed = 0 ORDER BY m.id LIMIT ?",
             (limit,),
-        ).fetchall()
-    skip_flags = {str(RecordFlag.OVERSIZE), str(RecordFlag.UNPARSEABLE)}
-    return [
-        (
-            row_id,
-            bytes(raw),
-            encoding,
-            bool(skip_flags & set(flags.split(","))),
-            subject,
-            customer,
         )
-        for row_id, raw, encoding, flags, subject, customer in rows
-    ]
+        # Rows arrive one by one, so a run of large messages stops the batch
+        # before it is all in memory.
+        for row_id, raw, encoding, flags, subject, customer in rows:
+            skip = bool(skip_flags & set(flags.split(",")))
+            pending.append((row_id, bytes(raw), encoding, skip, subject, customer))
+            total += len(raw)
+            if total >= MAX_BATCH_BYTES:
+                break
+    return pending
 
 
 def pending_body_count(store: StoreBase) -> int:

@@ -465,3 +465,19 @@ def test_ingest_accepts_channel_settings(store: TicketStore) -> None:
     results = ingest(store, channel, [raw_message("a@x")])
     assert results[0].stored is True
     assert store.channels() == [("support", "incoming")]
+
+
+def test_body_pass_bounded_by_bytes(
+    store: TicketStore, params: IngestParams, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sagicc_tui.store.bodies as bodies
+
+    ingest(store, params, [raw_message(f"{n}@x", minutes=n) for n in range(5)])
+    size = len(raw_message("0@x"))
+    monkeypatch.setattr(bodies, "MAX_BATCH_BYTES", 2 * size)
+
+    assert index_pending_bodies(store, limit=100) == 2
+    assert pending_body_count(store) == 3
+    assert index_pending_bodies(store, limit=100) == 2
+    assert index_pending_bodies(store, limit=100) == 1
+    assert index_pending_bodies(store, limit=100) == 0
