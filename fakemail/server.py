@@ -142,11 +142,29 @@ class FakeMail:
         self.close()
 
     async def start(self) -> None:
-        """Start every listener, then the timeline."""
+        """Start every listener, then the timeline.
+
+        Raises OSError when a port cannot be bound; the listeners already
+        started are stopped again first.
+        """
         if self._owns_clock and not self.ports:
             # Scenario second 0 is when serving starts, not when this
             # object was built.
             self.clock.reset()
+        try:
+            await self._start_listeners()
+        except OSError as error:
+            log.error(
+                "fakemail could not start scenario %s: %s", self.scenario.name, error
+            )
+            for server in self._servers.values():
+                await server.stop()
+            self._servers.clear()
+            raise
+        self.timeline.start()
+        log.info("fakemail serving scenario %s: %s", self.scenario.name, self.ports)
+
+    async def _start_listeners(self) -> None:
         first_of = {"imap": True, "smtp": True}
         for spec in self.scenario.listeners:
             port = self.ports.get(spec.name, 0)
@@ -156,8 +174,6 @@ class FakeMail:
             server = self._make_listener(spec)
             self.ports[spec.name] = await server.start(self.host, port)
             self._servers[spec.name] = server
-        self.timeline.start()
-        log.info("fakemail serving scenario %s: %s", self.scenario.name, self.ports)
 
     async def stop(self) -> None:
         """Stop the timeline, pending answers and every listener."""

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import smtplib
+import socket
 import ssl
 import subprocess
 import sys
@@ -225,3 +226,28 @@ def test_serve_uses_requested_ports(tmp_path: Path) -> None:
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=15) == 0
+
+
+def test_serve_reports_busy_port(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [
+                *FAKEMAIL,
+                "serve",
+                str(SCENARIOS / "basic"),
+                "--smtp-port",
+                str(port),
+                "--state-dir",
+                str(tmp_path / "state"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env=_environment(),
+        )
+    assert result.returncode == 1
+    assert "cannot listen" in result.stderr
+    assert "Traceback" not in result.stderr
