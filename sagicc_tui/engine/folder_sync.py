@@ -59,6 +59,7 @@ class FolderSync:
         clock: Clock,
         executor: Executor | None = None,
         on_progress: Progress | None = None,
+        stopping: Callable[[], bool] | None = None,
     ) -> None:
         self.channel = channel
         self.store = store
@@ -66,6 +67,7 @@ class FolderSync:
         self.clock = clock
         self.executor = executor
         self.on_progress = on_progress
+        self.stopping = stopping or (lambda: False)
 
     async def run_pass(self, client: ImapClient, status: MailboxStatus) -> PassResult:
         """Import every UID past the cursor, or on a first sync what the channel picks.
@@ -95,8 +97,9 @@ class FolderSync:
             baseline = cursor.last_uid
 
         result = PassResult(uids=len(uids))
-        await self._import(client, status.uidvalidity, uids, result)
-        self._advance_cursor(status.uidvalidity, max([baseline, *uids]))
+        complete = await self._import(client, status.uidvalidity, uids, result)
+        if complete:
+            self._advance_cursor(status.uidvalidity, max([baseline, *uids]))
         return result
 
     def _advance_cursor(self, uidvalidity: int, last: int) -> None:
@@ -134,14 +137,22 @@ class FolderSync:
 
     async def _import(
         self, client: ImapClient, uidvalidity: int, uids: list[int], result: PassResult
-    ) -> None:
-        """Fetch batch n+1 while batch n is parsed and stored, in UID order."""
+    ) -> bool:
+        """Fetch batch n+1 while batch n is parsed and stored, in UID order.
+
+        Return False when ``stopping`` ended the pass early: the cursor then
+        covers only the batches stored.
+        """
         total = len(uids)
         done = 0
         pending: asyncio.Future[list[IngestResult]] | None = None
         pending_uids: list[int] = []
         try:
+            complete = True
             for start in range(0, total, BATCH_SIZE):
+                if self.stopping():
+                    complete = False
+                    break
                 batch = uids[start : start + BATCH_SIZE]
                 items, header_only, sizes = await self._fetch_batch(client, batch)
                 if pending is not None:
@@ -157,7 +168,8 @@ class FolderSync:
             if pending is not None:
                 done += await self._finish(client, pending, pending_uids, result)
                 pending = None
-                self._report(total, total)
+                self._report(total if complete else done, total)
+            return complete
         finally:
             if pending is not None:
                 # Let a batch already handed to the store commit or fail

@@ -18,7 +18,12 @@ from sagicc_tui.engine.sync import ChannelSync
 from sagicc_tui.engine.tokens import StoredTokenProvider, TokenProvider
 from sagicc_tui.settings import Config, SecretStore
 from sagicc_tui.settings.models import IncomingChannel
-from sagicc_tui.store import EngineLock, TicketStore, acquire_engine_lock
+from sagicc_tui.store import (
+    ChannelStateName,
+    EngineLock,
+    TicketStore,
+    acquire_engine_lock,
+)
 from sagicc_tui.store.bodies import index_pending_bodies
 from sagicc_tui.store.ingest import IngestParams
 from sagicc_tui.store.lock import engine_lock_path
@@ -82,7 +87,10 @@ class Engine:
         self._executor: Executor | None = None
         self._lock: EngineLock | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._channel_tasks: dict[str, asyncio.Task[None]] = {}
+        self._stored = asyncio.Event()
         self._stopped = asyncio.Event()
+        self._running = False
 
     # Lifecycle ----------------------------------------------------------------
 
@@ -90,10 +98,9 @@ class Engine:
         """Sync every incoming channel until ``stop`` is called."""
         self._start()
         try:
-            for channel in self.channels.values():
-                self._tasks.append(
-                    asyncio.create_task(channel.run(), name=channel.name)
-                )
+            self._running = True
+            for channel in list(self.channels.values()):
+                self._launch(channel)
             self._tasks.append(asyncio.create_task(self._index_bodies(), name="bodies"))
             if self.outbox is not None:
                 self._tasks.append(
@@ -103,6 +110,41 @@ class Engine:
             await self._stopped.wait()
         finally:
             await self._shutdown()
+
+    async def reload(self, config: Config) -> None:
+        """Apply a changed config: restart changed channels, start new ones.
+
+        A channel restarts when its settings changed, or the ticket tag
+        prefix or our sender addresses (both shape grouping) did. Removed
+        channels stop. Channels in ``failed`` or ``sign-in-needed`` retry at
+        once, because a password or token may have changed too.
+        """
+        old_config, self.config = self.config, config
+        if self.outbox is not None:
+            self.outbox.config = config
+        if not self._running:
+            return
+
+        shared_changed = _grouping_inputs(old_config) != _grouping_inputs(config)
+        old = {channel.name: channel for channel in old_config.incoming}
+        new = {channel.name: channel for channel in config.incoming}
+        for name in list(self.channels):
+            if name not in new or shared_changed or new[name] != old.get(name):
+                await self._stop_channel(name)
+        for name, channel in new.items():
+            if name not in self.channels:
+                self._launch(self._channel_sync(channel))
+        self.retry_failed()
+        log.info("engine reloaded the config: %d channel(s)", len(self.channels))
+
+    def retry_failed(self) -> None:
+        """Wake every channel in ``failed`` or ``sign-in-needed`` now."""
+        for channel in self.channels.values():
+            if channel.state in {
+                ChannelStateName.FAILED,
+                ChannelStateName.SIGN_IN_NEEDED,
+            }:
+                channel.wake()
 
     async def stop(self) -> None:
         """Ask every channel to log out, then end ``run``."""
@@ -177,6 +219,23 @@ class Engine:
                 rng=self.rng,
             )
 
+    def _launch(self, channel: ChannelSync) -> None:
+        self.channels[channel.name] = channel
+        self._channel_tasks[channel.name] = asyncio.create_task(
+            channel.run(), name=f"channel {channel.name}"
+        )
+
+    async def _stop_channel(self, name: str) -> None:
+        channel = self.channels.pop(name)
+        task = self._channel_tasks.pop(name, None)
+        channel.stop()
+        if task is None:
+            return
+        try:
+            await asyncio.wait_for(task, 30)
+        except TimeoutError:
+            log.warning("channel %s did not stop within 30 s; cancelled", name)
+
     def _channel_sync(self, channel: IncomingChannel) -> ChannelSync:
         own = [o.sender_address for o in self.config.outgoing if o.sender_address]
         params = IngestParams.from_channel(
@@ -196,11 +255,14 @@ class Engine:
             ca_file=self.ca_file,
             executor=self._executor,
             rng=self.rng,
+            stored_event=self._stored,
             **extra,
         )
 
     async def _shutdown(self) -> None:
-        tasks, self._tasks = self._tasks, []
+        self._running = False
+        tasks = [*self._tasks, *self._channel_tasks.values()]
+        self._tasks, self._channel_tasks = [], {}
         if tasks:
             try:
                 await asyncio.wait_for(
@@ -221,18 +283,16 @@ class Engine:
     async def _index_bodies(self) -> None:
         """Run the body pass whenever a channel stored new mail."""
         while not self._stopped.is_set():
-            waits = [
-                asyncio.ensure_future(channel.stored_event.wait())
-                for channel in self.channels.values()
-            ]
-            waits.append(asyncio.ensure_future(self._stopped.wait()))
+            stored = asyncio.ensure_future(self._stored.wait())
+            stopped = asyncio.ensure_future(self._stopped.wait())
             try:
-                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(
+                    {stored, stopped}, return_when=asyncio.FIRST_COMPLETED
+                )
             finally:
-                for wait in waits:
-                    wait.cancel()
-            for channel in self.channels.values():
-                channel.stored_event.clear()
+                stored.cancel()
+                stopped.cancel()
+            self._stored.clear()
             if not self._stopped.is_set():
                 await self._index_all_bodies()
 
@@ -245,6 +305,11 @@ class Engine:
         except Exception:
             # Bodies stay pending and are indexed on the next pass.
             log.exception("body pass failed")
+
+
+def _grouping_inputs(config: Config) -> tuple[str, frozenset[str]]:
+    own = frozenset(o.sender_address for o in config.outgoing if o.sender_address)
+    return config.ticket_tag_prefix, own
 
 
 def _lock_holder(path: os.PathLike[str] | str) -> str:

@@ -56,6 +56,7 @@ class ChannelSync:
         executor: Executor | None = None,
         rng: random.Random | None = None,
         timeout: float = COMMAND_TIMEOUT,
+        stored_event: asyncio.Event | None = None,
     ) -> None:
         self.channel = channel
         self.store = store
@@ -67,7 +68,8 @@ class ChannelSync:
         self.backoff = Backoff(rng=rng or random.Random())
         self.state = ChannelStateName.CONNECTING
         self.last_error: ChannelError | None = None
-        self.stored_event = asyncio.Event()
+        # Set after a pass stored new mail; the engine's body pass waits on it.
+        self.stored_event = stored_event or asyncio.Event()
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
         self._folder = FolderSync(
@@ -77,6 +79,7 @@ class ChannelSync:
             clock=self.clock,
             executor=executor,
             on_progress=self._progress,
+            stopping=self._stop.is_set,
         )
 
     @property

@@ -6,15 +6,20 @@ import asyncio
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from fakemail.faults import FaultAction, FaultRule
 from sagicc_tui.engine.clock import ManualClock
+from sagicc_tui.engine.folder_sync import FolderSync
 from sagicc_tui.engine.runner import Engine
-from sagicc_tui.engine.sync import IDLE_RENEW_SECONDS
+from sagicc_tui.engine.sync import IDLE_RENEW_SECONDS, ChannelSync
+from sagicc_tui.engine.tokens import StoredTokenProvider
 from sagicc_tui.settings import OAUTH_ACCESS_TOKEN, secret_key
+from sagicc_tui.settings import PASSWORD as PASSWORD_SECRET
 from sagicc_tui.settings.models import IncomingChannel
 from sagicc_tui.store import ChannelStateName
+from sagicc_tui.store.ingest import IngestParams
 from tests.engine.fakemail_support import (
     EXPIRED_TOKEN,
     PASSWORD,
@@ -198,3 +203,54 @@ async def test_wrong_password_fails_channel(tmp_path: Path) -> None:
 
     assert "AUTHENTICATIONFAILED" in stored.error
     assert "not-it" not in stored.error
+
+
+async def test_reload_starts_and_stops_channels(tmp_path: Path) -> None:
+    async with fake_imap(tmp_path) as fake:
+        fake.store.create_folder(USER, "Sales")
+        fake.store.deliver(USER, "Sales", make_message(50))
+        deliver(fake, 1)
+        support = fake.channel("support")
+        sales = fake.channel("sales", folder="Sales")
+        async with running(support) as (engine, _clock):
+            await wait_state(engine, "support", ChannelStateName.IDLE)
+            engine.secrets.set(secret_key("sales", PASSWORD_SECRET), PASSWORD)
+            await engine.reload(replace(engine.config, incoming=(support, sales)))
+            await wait_until(lambda: engine.store.count_tickets() == 2, "2 tickets")
+            await engine.reload(replace(engine.config, incoming=(sales,)))
+            remaining = set(engine.channels)
+
+    assert remaining == {"sales"}
+    assert engine.store.get_cursor("sales", "Sales").last_uid == 1
+
+
+async def test_stopping_keeps_cursor_on_stored_batches(tmp_path: Path) -> None:
+    async with fake_imap(tmp_path) as fake:
+        deliver(fake, *range(1, 151))
+        channel = fake.channel()
+        config, store, secrets = open_store_and_secrets([channel], PASSWORD)
+        checks: list[bool] = []
+
+        def stop_after_one_batch() -> bool:
+            checks.append(True)
+            return len(checks) > 1
+
+        params = IngestParams.from_channel(channel)
+        folder = FolderSync(
+            channel, store, params, clock=ManualClock(), stopping=stop_after_one_batch
+        )
+        client = await ChannelSync(
+            channel, store, secrets, params, tokens=StoredTokenProvider(secrets)
+        ).connect()
+        status = await client.select("INBOX")
+        partial = await folder.run_pass(client, status)
+        cursor_after_stop = store.get_cursor(channel.name, "INBOX")
+        rest = await FolderSync(channel, store, params, clock=ManualClock()).run_pass(
+            client, status
+        )
+        await client.logout()
+
+    assert partial.stored == 100
+    assert cursor_after_stop.last_uid == 100
+    assert rest.stored == 50
+    assert store.get_cursor(channel.name, "INBOX").last_uid == 150
