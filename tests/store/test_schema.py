@@ -13,6 +13,7 @@ import pytest
 
 from sagicc_tui.paths import resolve_paths
 from sagicc_tui.store import SCHEMA_VERSION, SchemaTooNewError, TicketStore
+from sagicc_tui.store.base import PAGE_SIZE
 from sagicc_tui.store.ingest import IngestParams, ingest
 from sagicc_tui.store.schema import MIGRATIONS, migrate, schema_version
 from tests.store.mail import raw_message
@@ -126,6 +127,7 @@ def test_pragmas(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE
 
 
 @pytest.mark.parametrize(
@@ -167,3 +169,17 @@ def test_in_memory_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         assert store.count_tickets() == 1
         assert schema_version(store.connection) == SCHEMA_VERSION
     assert list(tmp_path.iterdir()) == []
+
+
+def test_existing_store_keeps_page_size(tmp_path: Path) -> None:
+    path = tmp_path / "store.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA page_size = 4096")
+    conn.execute("PRAGMA journal_mode = WAL")
+    migrate(conn)
+    conn.close()
+
+    with TicketStore.open(path) as store:
+        assert store.connection.execute("PRAGMA page_size").fetchone()[0] == 4096
+        ingest(store, IngestParams(channel="support"), [raw_message("a@x")])
+        assert store.count_tickets() == 1
