@@ -9,8 +9,11 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from fakemail.faults import FaultAction, FaultRule
 from sagicc_tui.engine.clock import ManualClock
+from sagicc_tui.engine.errors import CommandFailed
 from sagicc_tui.engine.folder_sync import FolderSync
 from sagicc_tui.engine.runner import Engine
 from sagicc_tui.engine.sync import IDLE_RENEW_SECONDS, ChannelSync
@@ -254,3 +257,35 @@ async def test_stopping_keeps_cursor_on_stored_batches(tmp_path: Path) -> None:
     assert cursor_after_stop.last_uid == 100
     assert rest.stored == 50
     assert store.get_cursor(channel.name, "INBOX").last_uid == 150
+
+
+async def test_ok_without_data_is_not_the_end(tmp_path: Path) -> None:
+    async with fake_imap(tmp_path) as fake:
+        deliver(fake, 1, 2)
+        channel = fake.channel()
+        config, store, secrets = open_store_and_secrets([channel], PASSWORD)
+        params = IngestParams.from_channel(channel)
+        client = await ChannelSync(
+            channel, store, secrets, params, tokens=StoredTokenProvider(secrets)
+        ).connect()
+        status = await client.select("INBOX")
+        real_fetch = client.uid_fetch
+
+        async def fetch_without_bodies(uids: str, items: str) -> list:
+            fetched = await real_fetch(uids, items)
+            # The server's tagged OK arrives, but the bodies never did.
+            return [] if "BODY.PEEK" in items else fetched
+
+        client.uid_fetch = fetch_without_bodies  # type: ignore[method-assign]
+        folder = FolderSync(channel, store, params, clock=ManualClock())
+        with pytest.raises(CommandFailed) as caught:
+            await folder.run_pass(client, status)
+        cursor_after_failure = store.get_cursor(channel.name, "INBOX")
+        client.uid_fetch = real_fetch  # type: ignore[method-assign]
+        result = await folder.run_pass(client, status)
+        await client.logout()
+
+    assert "returned OK to UID FETCH but not the messages" in str(caught.value)
+    assert cursor_after_failure is None
+    assert result.stored == 2
+    assert store.get_cursor(channel.name, "INBOX").last_uid == 2

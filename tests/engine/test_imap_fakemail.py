@@ -175,3 +175,27 @@ async def test_unicode_folder_on_wire(tmp_path: Path) -> None:
 
     assert any('"R&AOk-clamations/&W6JnDQ-"' in line for line in sent)
     assert fake.store.has_folder(USER, "Réclamations/客服")
+
+
+async def test_command_timeout_drops_connection(tmp_path: Path) -> None:
+    async with fake_imap(tmp_path) as fake:
+        fake.faults.add(FaultRule("SELECT", FaultAction.DELAY, seconds=2))
+        client = client_for(fake, timeout=0.5)
+        await client.connect()
+        await client.login(USER, PASSWORD)
+        with pytest.raises(ConnectionDropped) as caught:
+            await client.select("INBOX")
+
+    assert "no response to SELECT within 0.5 s" in str(caught.value)
+    assert not client.connected
+
+
+def test_utf8_folder_names_after_enable() -> None:
+    client = ImapClient(ImapEndpoint("127.0.0.1", 993))
+
+    legacy = client.mailbox_argument('Réclamations "VIP"')
+    client.utf8_enabled = True
+    utf8 = client.mailbox_argument('Réclamations "VIP"')
+
+    assert legacy == '"R&AOk-clamations \\"VIP\\""'
+    assert utf8 == '"Réclamations \\"VIP\\""'
