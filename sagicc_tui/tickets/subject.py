@@ -75,62 +75,85 @@ _PREFIX = re.compile(
     r"\s*:"
 )
 _BRACKET_TAG = re.compile(r"\[[^\[\]]*\]")
-_TRAILING_FWD = re.compile(r"\s*\((?:fwd|fw)\)\s*$", re.IGNORECASE)
+_TRAILING_FWD = re.compile(r"\((?:fwd|fw)\)", re.IGNORECASE)
 
 
-def _strip_one_prefix(text: str) -> str | None:
-    """Return ``text`` without its leading reply or forward prefix, or None."""
-    match = _PREFIX.match(text)
+def _prefix_end(text: str, pos: int) -> int | None:
+    """Return where the reply or forward prefix at ``pos`` ends, or None."""
+    match = _PREFIX.match(text, pos)
     if match is None:
         return None
     if match.group("token").casefold() not in REPLY_FORWARD_PREFIXES:
         return None
-    return text[match.end() :]
+    return match.end()
 
 
-def _strip_one_bracket_tag(text: str) -> str | None:
-    """Return ``text`` without a leading ``[EXT]``-style tag, or None.
-
-    A tag is kept when nothing but prefixes would follow it, because then the
-    tag is the only subject there is.
-    """
-    match = _BRACKET_TAG.match(text)
-    if match is None:
-        return None
-    rest = text[match.end() :].strip()
-    if not strip_prefixes(rest)[1]:
-        return None
-    return rest
+def _skip_spaces(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos].isspace():
+        pos += 1
+    return pos
 
 
 def strip_prefixes(text: str) -> tuple[int, str]:
     """Remove leading reply/forward prefixes and bracketed tags, in any mix.
 
     Return how many reply/forward prefixes were removed and the rest of the
-    text. Expects NFKC text with our ticket tags already removed.
+    text. Expects NFKC text with our ticket tags already removed. A
+    bracketed tag is kept when nothing but prefixes and tags would follow
+    it, because then the last tag is the only subject there is.
     """
-    count = 0
+    # One pass over the leading items. Deciding each tag by stripping the
+    # rest again made stacked tags cost 2**n steps.
     rest = text.strip()
-    while rest:
-        stripped = _strip_one_prefix(rest)
-        if stripped is not None:
-            count += 1
-            rest = stripped.strip()
+    pos = 0
+    prefixes = 0
+    last_tag: tuple[int, int] | None = None  # (start, prefixes before it)
+    while pos < len(rest):
+        end = _prefix_end(rest, pos)
+        if end is not None:
+            prefixes += 1
+            pos = _skip_spaces(rest, end)
             continue
-
-        stripped = _strip_one_bracket_tag(rest)
-        if stripped is None:
+        match = _BRACKET_TAG.match(rest, pos)
+        if match is None:
             break
-        rest = stripped
-    return count, rest
+        last_tag = (pos, prefixes)
+        pos = _skip_spaces(rest, match.end())
+
+    if pos == len(rest) and last_tag is not None:
+        start, prefixes = last_tag
+        return prefixes, rest[start:]
+    return prefixes, rest[pos:]
+
+
+def _end_before_spaces(text: str, end: int) -> int:
+    while end > 0 and text[end - 1].isspace():
+        end -= 1
+    return end
+
+
+def _trailing_fwd_start(text: str) -> int:
+    """Return where the run of trailing ``(fwd)`` or ``(fw)`` marks begins.
+
+    Returns the end of the text without trailing spaces when it ends with
+    no such mark. Works back from the end, so each character is read once.
+    """
+    start = _end_before_spaces(text, len(text))
+    while True:
+        opening = text.rfind("(", 0, start)
+        if opening < 0 or not _TRAILING_FWD.fullmatch(text, opening, start):
+            return start
+        start = _end_before_spaces(text, opening)
 
 
 def _remove_trailing_fwd(text: str) -> str:
-    while True:
-        shorter = _TRAILING_FWD.sub("", text)
-        if shorter == text or not shorter:
-            return text
-        text = shorter
+    start = _trailing_fwd_start(text)
+    if start > 0:
+        return text[:start]
+
+    # A subject made only of marks keeps the first one as its subject.
+    first = _TRAILING_FWD.match(text, _skip_spaces(text, 0))
+    return text[: first.end()] if first else text
 
 
 def normalize_subject(subject: str, tag_prefix: str = "") -> str:
@@ -158,4 +181,5 @@ def has_reply_prefix(subject: str, tag_prefix: str = "") -> bool:
     text = unicodedata.normalize("NFKC", subject)
     text = " ".join(tag_pattern(tag_prefix).sub(" ", text).split())
     count, _ = strip_prefixes(text)
-    return count > 0 or _TRAILING_FWD.search(text) is not None
+    ends_with_fwd = _trailing_fwd_start(text) < len(text.rstrip())
+    return count > 0 or ends_with_fwd
