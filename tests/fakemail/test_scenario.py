@@ -274,3 +274,13 @@ def test_bundled_scenario_lookup() -> None:
     assert bundled_scenario("demo") == SCENARIOS / "demo"
     with pytest.raises(ScenarioError, match="choose one of .*basic.*demo"):
         bundled_scenario("nope")
+
+
+def test_generated_expectation_needs_no_list() -> None:
+    scenario = load_scenario(SCENARIOS / "large")
+    assert scenario.grouping_modes() == ["none", "customer", "subject", "thread"]
+    [expectation, *_] = scenario.expect.tickets
+    assert expectation.tickets == ()
+    none_tickets = scenario.expected_tickets("Bulk", "none")
+    assert none_tickets is not None
+    assert len(none_tickets) == 10000
