@@ -6,7 +6,7 @@ import base64
 import json
 from typing import TYPE_CHECKING, Any
 
-from aioimaplib.aioimaplib import AUTH, CRLF, Command, Response, quoted
+from aioimaplib.aioimaplib import AUTH, CRLF, NONAUTH, Command, Response, quoted
 
 from sagicc_tui.engine.errors import AuthenticationFailed, TokenRejected
 
@@ -22,7 +22,12 @@ class ImapAuthMixin:
     """
 
     async def login(self: ImapClient, username: str, password: str) -> None:
-        """Sign in with AUTHENTICATE PLAIN when offered, else LOGIN."""
+        """Sign in with AUTHENTICATE PLAIN when offered, else LOGIN.
+
+        Sends nothing after a PREAUTH greeting, which signed the client in.
+        """
+        if self.protocol.state != NONAUTH:
+            return
         capabilities = self.capabilities
         if "AUTH=PLAIN" in capabilities:
             initial = b"\0" + username.encode() + b"\0" + password.encode()
@@ -61,8 +66,10 @@ class ImapAuthMixin:
     async def login_xoauth2(self: ImapClient, username: str, access_token: str) -> None:
         """Sign in with XOAUTH2; a rejected token raises TokenRejected.
 
-        Never falls back to a password.
+        Never falls back to a password. Sends nothing after PREAUTH.
         """
+        if self.protocol.state != NONAUTH:
+            return
         initial = f"user={username}\1auth=Bearer {access_token}\1\1".encode()
         await self._authenticate("XOAUTH2", initial, username, oauth=True)
 

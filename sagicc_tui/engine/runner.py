@@ -96,8 +96,8 @@ class Engine:
 
     async def run(self) -> None:
         """Sync every incoming channel until ``stop`` is called."""
-        self._start()
         try:
+            self._start()
             self._running = True
             for channel in list(self.channels.values()):
                 self._launch(channel)
@@ -162,9 +162,9 @@ class Engine:
         Then, unless ``index_bodies`` is false, parse and index the bodies of
         the new messages, and send the outbox mail that is due.
         """
-        self._start()
         results: dict[str, PassResult | ChannelError] = {}
         try:
+            self._start()
             for name, channel in self.channels.items():
                 try:
                     results[name] = await channel.sync_once()
