@@ -259,7 +259,7 @@ async def test_stopping_keeps_cursor_on_stored_batches(tmp_path: Path) -> None:
     assert store.get_cursor(channel.name, "INBOX").last_uid == 150
 
 
-async def test_ok_without_data_is_not_the_end(tmp_path: Path) -> None:
+async def test_fetch_ok_without_bodies_fails(tmp_path: Path) -> None:
     async with fake_imap(tmp_path) as fake:
         deliver(fake, 1, 2)
         channel = fake.channel()
