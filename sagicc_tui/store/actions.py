@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import datetime
+from email.utils import parseaddr
 
 from sagicc_tui.store.models import ChangeKind, Ticket, TicketStatus
 from sagicc_tui.store.reads import (
@@ -136,13 +138,19 @@ class ActionMixin(ReadMixin):
         at = self._now(now)
         with self._write() as conn:
             row = conn.execute(
-                "SELECT ticket_id, channel_id, from_addr, from_name, subject"
-                " FROM messages WHERE id = ?",
+                "SELECT ticket_id, channel_id, direction, from_addr, from_name,"
+                " to_addrs, subject FROM messages WHERE id = ?",
                 (message_row_id,),
             ).fetchone()
             if row is None:
                 raise TicketNotFoundError(f"message id {message_row_id} does not exist")
-            old_ticket_id, channel_id, from_addr, from_name, subject = row
+            old_ticket_id, channel_id, direction, from_addr, from_name, to, subject = (
+                row
+            )
+            customer_name, customer_addr = from_name, from_addr
+            if direction == "out" and json.loads(to):
+                # Our own message: the customer is whom it was sent to.
+                customer_name, customer_addr = parseaddr(json.loads(to)[0])
             if old_ticket_id is not None:
                 old = self._load_ticket(conn, old_ticket_id)
                 if old.message_count <= 1:
@@ -155,8 +163,8 @@ class ActionMixin(ReadMixin):
                 conn,
                 NewTicket(
                     channel_id=channel_id,
-                    customer_addr=from_addr,
-                    customer_name=from_name,
+                    customer_addr=customer_addr.lower(),
+                    customer_name=customer_name,
                     subject=subject,
                     normalized_subject=normalize_subject(subject, tag_prefix),
                     at=at,

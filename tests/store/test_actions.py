@@ -197,3 +197,27 @@ def test_reopen_after_window_opens_linked_ticket(
     assert new is not None
     assert new.linked_ticket_id == old_id
     assert store.get_ticket(old_id).status == TicketStatus.CLOSED  # type: ignore[arg-type, union-attr]
+
+
+def test_split_our_reply_keeps_customer(
+    store: TicketStore, params: IngestParams
+) -> None:
+    from tests.store.mail import queue_to_ann
+
+    first = ingest(store, params, [raw_message("a@x")])
+    ticket_id = first[0].ticket_id
+    reply = raw_message(
+        "r@shop.example",
+        sender="Support <help@shop.example>",
+        to="Ann Customer <Ann@Example.com>",
+        subject="About your invoice",
+        minutes=5,
+    )
+    item = queue_to_ann(store, reply, ticket_id)
+
+    new_ticket = store.split_message(item.message_row_id, "alice")  # type: ignore[arg-type]
+
+    assert new_ticket.customer_addr == "ann@example.com"
+    assert new_ticket.customer_name == "Ann Customer"
+    assert new_ticket.subject == "About your invoice"
+    assert [i.ticket_id for i in store.outbox()] == [new_ticket.id]
