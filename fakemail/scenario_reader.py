@@ -92,7 +92,7 @@ def read_scenario(top: Table) -> Scenario:
 
 
 class _Context:
-    """What later tables may refer to: files, accounts, listeners and names."""
+    """Registry of what later tables may refer to: files, accounts, listeners, names."""
 
     def __init__(
         self,

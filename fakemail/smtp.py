@@ -64,7 +64,7 @@ class SMTPServer:
     offered only after the upgrade, as aiosmtpd's default does.
     ``disabled_capabilities`` may name ``STARTTLS`` (not offered, so a client
     that insists on it must stop), ``AUTH`` (no mechanism offered) or a
-    single mechanism as ``AUTH=XOAUTH2``. ``faults`` holds rules keyed by
+    single mechanism as ``AUTH=XOAUTH2``. ``faults`` contains rules keyed by
     the commands in ``FAULT_COMMANDS``; CUT_LITERAL acts as DROP here.
     """
 
@@ -151,7 +151,7 @@ class SMTPServer:
         with warnings.catch_warnings():
             # aiosmtpd warns when AUTH is required without its own TLS check.
             # That check is replaced here (implicit TLS) or off on purpose
-            # (plaintext mode stands in for servers that allow it).
+            # (plaintext mode imitates servers that allow it).
             warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS")
             return self._new_protocol(starttls, excluded)
 
@@ -335,7 +335,7 @@ class _FakeSMTP(SMTP):
             self._in_data = False
 
     async def _apply_fault(self, command: str) -> bool:
-        """Apply the scenario fault armed for ``command``; True if it answered."""
+        """Apply the scenario fault armed for ``command``; True if it sent the reply."""
         plan = self._owner.faults
         rule = plan.take(command) if plan is not None else None
         if rule is None:
