@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from fakemail.clock import SteppedClock
+from fakemail.clock import Clock as FakeClock
+from fakemail.clock import RealClock, SteppedClock
 from fakemail.scenario import Scenario
 from fakemail.server import FakeMail
 from fakemail.timeline import OperatorReplyRequested
@@ -150,16 +151,14 @@ class _Run:
         self.tls = tls
         self.options = options
         self.stepped = options.speed is None
-        self.fake_clock = SteppedClock()
-        epoch = self.fake_clock.epoch
-        if self.stepped:
-            self.engine_clock: Clock = ManualClock(datetime.fromtimestamp(epoch, UTC))
-        else:
-            assert options.speed is not None
-            from fakemail.clock import RealClock
-
-            self.fake_clock = RealClock(options.speed, epoch=epoch)  # type: ignore[assignment]
-            self.engine_clock = ScaledClock(options.speed, epoch)
+        stepped = SteppedClock()
+        start = datetime.fromtimestamp(stepped.epoch, UTC)
+        self.fake_clock: FakeClock = stepped
+        self.engine_clock: Clock = ManualClock(start)
+        if options.speed is not None:
+            # The same start date as a stepped run, so messages get the same dates.
+            self.fake_clock = RealClock(options.speed, epoch=stepped.epoch)
+            self.engine_clock = ScaledClock(options.speed, stepped.epoch)
 
     async def execute(self) -> RunSnapshot:
         with sagicc_home(self.home) as paths, _run_log(paths, self.options):
@@ -373,8 +372,8 @@ class _Run:
                     now=self.engine_clock.now(),
                 )
         raise ReplyError(
-            f"message {request.message!r} <{message_id}> is in no ticket of the "
-            "store; the channel that reads it may have failed"
+            f"message {request.message!r} <{message_id}> not found in any ticket "
+            "of the store; check the state of the channel that reads it"
         )
 
     def _timeline_problems(self, context: _Context) -> None:
