@@ -78,17 +78,20 @@ class TLSMaterials:
             key.chmod(0o600)
             return certificate, key
 
+        # mbsync 1.4 and fetchmail 6.4 read the subject's Common Name and
+        # reject a certificate without one, so every leaf gets a CN too.
         if variant is CertificateVariant.VALID:
-            leaf = self._ca.issue_cert(*SERVER_NAMES)
+            leaf = self._ca.issue_cert(*SERVER_NAMES, common_name=SERVER_NAMES[0])
         elif variant is CertificateVariant.EXPIRED:
             now = datetime.datetime.now(datetime.UTC)
             leaf = self._ca.issue_cert(
                 *SERVER_NAMES,
+                common_name=SERVER_NAMES[0],
                 not_before=now - datetime.timedelta(days=30),
                 not_after=now - datetime.timedelta(days=1),
             )
         else:
-            leaf = self._ca.issue_cert(WRONG_HOST_NAME)
+            leaf = self._ca.issue_cert(WRONG_HOST_NAME, common_name=WRONG_HOST_NAME)
         leaf.private_key_pem.write_to_path(str(key))
         key.chmod(0o600)
         with certificate.open("wb") as out:

@@ -7,6 +7,8 @@ import socket
 import ssl
 
 import pytest
+from cryptography import x509
+from cryptography.x509.oid import NameOID
 
 from fakemail.tls import CertificateVariant, TLSMaterials
 
@@ -82,3 +84,22 @@ def test_system_trust_rejects_throwaway_ca(fakemail_tls: TLSMaterials) -> None:
     context = ssl.create_default_context()
     der = ssl.PEM_cert_to_DER_cert(fakemail_tls.ca_path.read_text())
     assert der not in [cert for cert in context.get_ca_certs(binary_form=True)]
+
+
+@pytest.mark.parametrize(
+    ("variant", "name"),
+    [
+        (CertificateVariant.VALID, "127.0.0.1"),
+        (CertificateVariant.EXPIRED, "127.0.0.1"),
+        (CertificateVariant.WRONG_HOST, "wrong-host.fakemail.invalid"),
+    ],
+)
+def test_certificate_has_common_name(
+    fakemail_tls: TLSMaterials, variant: CertificateVariant, name: str
+) -> None:
+    # mbsync and fetchmail reject a server certificate without a Common Name.
+    fakemail_tls.server_context(variant)
+    pem = (fakemail_tls.directory / f"{variant.value}.pem").read_bytes()
+    leaf = x509.load_pem_x509_certificate(pem)
+    names = leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    assert [n.value for n in names] == [name]
