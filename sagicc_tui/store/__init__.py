@@ -1,6 +1,7 @@
 """The SQLite ticket store shared by one engine and many consoles."""
 
 from sagicc_tui.store.actions import TicketActionError, TicketNotFoundError
+from sagicc_tui.store.base import StoreOpenError
 from sagicc_tui.store.lock import EngineLock, acquire_engine_lock
 from sagicc_tui.store.models import (
     AuditEvent,
@@ -37,6 +38,7 @@ __all__ = [
     "OutboxState",
     "OutboxStateError",
     "SchemaTooNewError",
+    "StoreOpenError",
     "StoredMessage",
     "Ticket",
     "TicketActionError",

@@ -51,6 +51,10 @@ def create_private_file(path: Path) -> None:
     os.close(fd)
 
 
+class StoreOpenError(RuntimeError):
+    """The store file cannot be opened or is not a database (see the message)."""
+
+
 class StoreBase:
     """One SQLite connection with the store's settings; the mixins add the API.
 
@@ -70,23 +74,38 @@ class StoreBase:
         self.path = Path(path)
         self.clock = clock
         self.in_memory = str(path) == MEMORY
-        if not self.in_memory:
-            create_private_file(self.path)
         self._lock = threading.RLock()
         self._write_depth = 0
         self._channel_ids: dict[str, int] = {}
-        self._conn = sqlite3.connect(
+        try:
+            self._conn = self._connect(migrate_schema)
+        except (OSError, sqlite3.DatabaseError) as error:
+            raise StoreOpenError(
+                f"cannot open the ticket store {self.path}: {error}. Check that "
+                "this user may read and write the file, its -wal and -shm files "
+                "and its folder; a store shared by several users needs group "
+                "write permission (umask 002)"
+            ) from error
+
+    def _connect(self, migrate_schema: bool) -> sqlite3.Connection:
+        if not self.in_memory:
+            create_private_file(self.path)
+        conn = sqlite3.connect(
             self.path,
             isolation_level=None,
             check_same_thread=False,
             timeout=BUSY_TIMEOUT_MS / 1000,
         )
-        self._configure()
-        if migrate_schema:
-            migrate(self._conn)
+        try:
+            self._configure(conn)
+            if migrate_schema:
+                migrate(conn)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
-    def _configure(self) -> None:
-        conn = self._conn
+    def _configure(self, conn: sqlite3.Connection) -> None:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         # Takes effect only while the file is still empty, so older stores
         # keep their page size.

@@ -12,7 +12,12 @@ from pathlib import Path
 import pytest
 
 from sagicc_tui.paths import resolve_paths
-from sagicc_tui.store import SCHEMA_VERSION, SchemaTooNewError, TicketStore
+from sagicc_tui.store import (
+    SCHEMA_VERSION,
+    SchemaTooNewError,
+    StoreOpenError,
+    TicketStore,
+)
 from sagicc_tui.store.base import PAGE_SIZE
 from sagicc_tui.store.ingest import IngestParams, ingest
 from sagicc_tui.store.schema import MIGRATIONS, migrate, schema_version
@@ -183,3 +188,19 @@ def test_existing_store_keeps_page_size(tmp_path: Path) -> None:
         assert store.connection.execute("PRAGMA page_size").fetchone()[0] == 4096
         ingest(store, IngestParams(channel="support"), [raw_message("a@x")])
         assert store.count_tickets() == 1
+
+
+def test_open_below_a_file_names_path(tmp_path: Path) -> None:
+    blocker = tmp_path / "data"
+    blocker.write_text("not a folder")
+
+    with pytest.raises(StoreOpenError, match="cannot open the ticket store .*data"):
+        TicketStore.open(blocker / "store.sqlite3")
+
+
+def test_open_non_database_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "store.sqlite3"
+    path.write_bytes(b"this is a text file, not SQLite " * 100)
+
+    with pytest.raises(StoreOpenError, match="not a database"):
+        TicketStore.open(path)
