@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import email.policy
 import mimetypes
 import os
 import re
@@ -24,6 +25,7 @@ REFERENCES_LIMIT = 998
 
 # Seconds between 1601-01-01 (FILETIME epoch) and 1970-01-01.
 _FILETIME_EPOCH_OFFSET = 11_644_473_600
+_POLICY = email.policy.SMTP.clone(max_line_length=998)
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 _REPLY_PREFIX = re.compile(r"^\s*re\s*:\s*", re.IGNORECASE)
 
@@ -162,7 +164,9 @@ def _attach_files(message: EmailMessage, paths: Sequence[Path]) -> None:
 
 
 def _new_message(sender: Sender, message_id: str, now: datetime) -> EmailMessage:
-    message = EmailMessage()
+    # Fold only past RFC 5322's 998-character line limit, so long signed
+    # Message-IDs and References stay on one line for simple parsers.
+    message = EmailMessage(policy=_POLICY)
     message["From"] = _header_address(Address(sender.name, sender.address), "sender")
     message["Date"] = format_datetime(now)
     message["Message-ID"] = f"<{reject_control_characters('Message-ID', message_id)}>"
@@ -226,7 +230,12 @@ def build_reply(
     )
     parent = reject_control_characters("In-Reply-To", original.message_id)
     message["In-Reply-To"] = f"<{parent}>"
-    chain = trim_references([*original.references, original.message_id])
+    # RFC 5322 3.6.4: without References, the parent's In-Reply-To (when it
+    # names one message) starts the chain.
+    ancestors = original.references
+    if not ancestors and len(original.in_reply_to) == 1:
+        ancestors = original.in_reply_to
+    chain = trim_references([*ancestors, original.message_id])
     message["References"] = " ".join(f"<{i}>" for i in chain)
     if original.thread_index:
         index = extend_thread_index(original.thread_index, moment)

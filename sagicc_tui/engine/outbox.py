@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
 from sagicc_tui.engine.clock import Clock, SystemClock
-from sagicc_tui.engine.errors import ChannelError
+from sagicc_tui.engine.errors import ChannelError, CommandFailed
 from sagicc_tui.engine.imap import ImapClient, ImapEndpoint
 from sagicc_tui.engine.smtp import (
     SendError,
@@ -226,7 +226,7 @@ class OutboxWorker:
             else:
                 password = self.secrets.get(secret_key(incoming.name, PASSWORD)) or ""
                 await client.login(incoming.username, password)
-            await client.append(item.raw, channel.sent_folder, r"(\Seen)")
+            await self._append_sent(client, channel.sent_folder, item.raw)
         except ChannelError as error:
             log.warning(
                 "saving a copy of outbox message %s to %r failed: %s",
@@ -236,3 +236,15 @@ class OutboxWorker:
             )
         finally:
             await client.logout()
+
+    async def _append_sent(self, client: ImapClient, folder: str, raw: bytes) -> None:
+        try:
+            await client.append(raw, folder, r"(\Seen)")
+        except CommandFailed as error:
+            # RFC 3501: NO [TRYCREATE] means the folder is missing and the
+            # client may create it and try again.
+            if "TRYCREATE" not in error.server_text.upper():
+                raise
+            log.info("creating the missing Sent folder %r", folder)
+            await client.create_folder(folder)
+            await client.append(raw, folder, r"(\Seen)")

@@ -82,7 +82,8 @@ def test_reply_body_has_signature() -> None:
         message_id="x@acme.test",
         now=NOW,
     )
-    body = parse(composed.as_bytes()).get_content()
+    # The message is in SMTP form, so its lines end in CRLF.
+    body = parse(composed.as_bytes()).get_content().replace("\r\n", "\n")
     assert body == "We are on it.\n\n-- \nKind regards\nACME\n"
 
 
@@ -258,3 +259,31 @@ def test_quote_body_prefixes_lines() -> None:
     assert "Ann Customer <ann@customer.test> wrote:" in quoted
     assert "> It is still broken." in quoted
     assert "\n>\n" in quoted
+
+
+def test_references_fall_back_to_in_reply_to() -> None:
+    original = customer_message(references=[], in_reply_to=["m1@acme.test"])
+    composed = build_reply(
+        original,
+        sender=SENDER,
+        ticket_subject="Printer broken",
+        tag="[#7]",
+        body="ok",
+        message_id="x@acme.test",
+    )
+    parsed = parse(composed.as_bytes())
+    assert parsed["References"].split() == ["<m1@acme.test>", "<m2@customer.test>"]
+
+
+def test_long_message_id_not_folded() -> None:
+    long_id = "sagicc.7." + "a" * 90 + "@acme.test"
+    composed = build_reply(
+        customer_message(),
+        sender=SENDER,
+        ticket_subject="Printer broken",
+        tag="[#7]",
+        body="ok",
+        message_id=long_id,
+    )
+    header_lines = composed.as_bytes().split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+    assert f"Message-ID: <{long_id}>".encode() in header_lines

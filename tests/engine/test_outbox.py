@@ -216,3 +216,39 @@ async def test_sent_copy_appended_to_dovecot(
     assert data[0][1] == RAW
     assert b"\\Seen" in data[0][0]
     assert len(recorder.messages) == 1
+
+
+async def test_sent_folder_created_when_missing(
+    smtp_server, store, tmp_path, dovecot: Dovecot
+) -> None:
+    port, _ = smtp_server
+    incoming = IncomingChannel(
+        name="support",
+        host="127.0.0.1",
+        port=dovecot.imaps_port,
+        encryption=Encryption.SSL,
+        ca_file=str(dovecot.ca_file),
+        username=dovecot.username,
+        outgoing_channel="smtp",
+    )
+    config = Config(
+        incoming=(incoming,),
+        outgoing=(outgoing(port, save_to_sent=True, sent_folder="Gesendet"),),
+    )
+    secrets = secrets_store(tmp_path)
+    secrets.set(secret_key("support", PASSWORD), dovecot.password)
+    worker = OutboxWorker(store, config, secrets, clock=later_clock())
+    queue(store)
+
+    await worker.send_due()
+
+    client = imaplib.IMAP4_SSL(
+        "127.0.0.1",
+        dovecot.imaps_port,
+        ssl_context=ssl.create_default_context(cafile=str(dovecot.ca_file)),
+    )
+    client.login(dovecot.username, dovecot.password)
+    status, data = client.select("Gesendet")
+    client.logout()
+    assert status == "OK"
+    assert data == [b"1"]
