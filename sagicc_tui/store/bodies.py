@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 
 from sagicc_tui.mail.parse import parse_message
@@ -14,6 +13,10 @@ from sagicc_tui.store.base import StoreBase
 # Raw bytes one body pass loads at most (plus one message), to bound memory
 # when many large messages wait.
 MAX_BATCH_BYTES = 64 * 2**20
+
+# Chunks one pass splits its jobs into for an executor: enough to keep a
+# few workers busy, few enough that each round trip carries many messages.
+CHUNKS_PER_PASS = 8
 
 # (raw, encoding, skip body) -> (body text, attachments as dicts)
 BodyJob = tuple[bytes, str, bool]
@@ -47,8 +50,13 @@ def index_pending_bodies(
     jobs: list[BodyJob] = [
         (raw, encoding, skip) for _row, raw, encoding, skip, _s, _c in pending
     ]
-    mapper: Callable[..., Iterable[BodyResult]] = executor.map if executor else map
-    parsed = list(mapper(parse_body_job, jobs, **_chunks(executor, len(jobs))))
+    if executor is None:
+        parsed = [parse_body_job(job) for job in jobs]
+    else:
+        # A process pool pays a round trip per task, so send a few large
+        # chunks; thread pools ignore chunksize.
+        chunk = max(1, len(jobs) // CHUNKS_PER_PASS)
+        parsed = list(executor.map(parse_body_job, jobs, chunksize=chunk))
 
     with store.write_transaction() as conn:
         for (row_id, _raw, _enc, _skip, subject, customer), (body, attachments) in zip(
@@ -67,14 +75,6 @@ def index_pending_bodies(
                     (row_id, subject, customer, body),
                 )
     return len(pending)
-
-
-def _chunks(executor: Executor | None, count: int) -> dict[str, int]:
-    # Process pools pay a round trip per task; send jobs in a few large chunks.
-    if executor is None or not hasattr(executor, "_max_workers"):
-        return {}
-    workers = max(1, int(executor._max_workers))  # type: ignore[attr-defined]
-    return {"chunksize": max(1, count // (workers * 4))}
 
 
 def _pending(

@@ -481,3 +481,19 @@ def test_body_pass_bounded_by_bytes(
     assert index_pending_bodies(store, limit=100) == 2
     assert index_pending_bodies(store, limit=100) == 1
     assert index_pending_bodies(store, limit=100) == 0
+
+
+def test_body_pass_in_process_pool(store: TicketStore, params: IngestParams) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    messages = [
+        raw_message(f"{n}@x", body=f"Order number ZX{n:04d}") for n in range(30)
+    ]
+    ingest(store, params, messages)
+
+    with ProcessPoolExecutor(2) as pool:
+        assert index_pending_bodies(store, limit=20, executor=pool) == 20
+        assert index_pending_bodies(store, limit=20, executor=pool) == 10
+
+    assert pending_body_count(store) == 0
+    assert len(store.search("ZX0029")) == 1
