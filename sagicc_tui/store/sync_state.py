@@ -124,6 +124,45 @@ class SyncStateMixin(StoreBase):
             )
             record_change(conn, ChangeKind.CHANNEL_STATE, at, channel_id)
 
+    def rename_channel(
+        self, old_name: str, new_name: str, who: str, *, now: datetime | None = None
+    ) -> bool:
+        """Rename a channel's rows so its tickets, cursors and outbox follow it.
+
+        Call it when the settings rename a channel: without it the store
+        would see a new, empty channel and import the mailbox again.
+        Returns False when the store has no channel ``old_name``. Raises
+        ``ValueError`` when ``new_name`` already has rows.
+        """
+        if not new_name:
+            raise ValueError(
+                "new channel name is empty: give the renamed channel's name"
+            )
+        at = self._now(now)
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT id FROM channels WHERE name = ?", (old_name,)
+            ).fetchone()
+            if row is None:
+                return False
+            taken = conn.execute(
+                "SELECT 1 FROM channels WHERE name = ?", (new_name,)
+            ).fetchone()
+            if taken is not None:
+                raise ValueError(
+                    f"cannot rename channel {old_name!r} to {new_name!r}: the store "
+                    f"already has a channel {new_name!r}; choose another name"
+                )
+            conn.execute(
+                "UPDATE channels SET name = ? WHERE id = ?", (new_name, row[0])
+            )
+            self._record_event(
+                conn, at, who, "rename-channel", detail=f"{old_name} -> {new_name}"
+            )
+            record_change(conn, ChangeKind.CHANNEL_STATE, at, row[0])
+            self._channel_ids.pop(old_name, None)
+        return True
+
     def store_full_message(
         self, message_row_id: int, raw: bytes, *, now: datetime | None = None
     ) -> None:

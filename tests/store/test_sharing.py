@@ -221,3 +221,35 @@ def test_console_polls_engine_process(tmp_path: Path) -> None:
         engine.stdin.close()
         engine.wait(timeout=30)
         console.close()
+
+
+def test_renamed_channel_keeps_tickets_and_cursor(store: TicketStore) -> None:
+    from sagicc_tui.store import IngestItem
+    from sagicc_tui.store.ingest import IngestCursor
+
+    old = IngestParams(channel="support", folder="INBOX")
+    ingest(
+        store,
+        old,
+        [IngestItem(raw_message("a@x"), uid=1)],
+        cursor=IngestCursor("INBOX", 5, 1),
+    )
+
+    assert store.rename_channel("support", "helpdesk", "alice") is True
+
+    new = IngestParams(channel="helpdesk", folder="INBOX")
+    again = ingest(store, new, [IngestItem(raw_message("a@x"), uid=1)])
+    assert again[0].action == "duplicate"
+    assert store.get_cursor("helpdesk", "INBOX").last_uid == 1  # type: ignore[union-attr]
+    assert store.get_cursor("support", "INBOX") is None
+    assert [t.channel for t in store.list_tickets()] == ["helpdesk"]
+    assert store.rename_channel("support", "other", "alice") is False
+
+
+def test_rename_onto_existing_channel_rejected(store: TicketStore) -> None:
+    ingest(store, IngestParams(channel="support"), [raw_message("a@x")])
+    ingest(store, IngestParams(channel="sales"), [raw_message("b@x")])
+
+    with pytest.raises(ValueError, match="already has a channel 'sales'"):
+        store.rename_channel("support", "sales", "alice")
+    assert {name for name, _kind in store.channels()} == {"support", "sales"}
