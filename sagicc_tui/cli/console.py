@@ -84,14 +84,18 @@ def open_console(
     own_loop = background is None
     if own_loop:
         background = BackgroundLoop().start()
+    # Open (and create) the store before the engine's thread opens it too.
+    store = TicketStore.open(paths.store_file)
     host = EngineHost(background, paths, config, secrets, ca_file=ca_file)
     if run_engine and config.incoming:
         host.start()
-    store = TicketStore.open(paths.store_file)
     try:
         backend = StoreBackend(store, settings, operator=operator)
         app = SagiccApp(
-            backend, keymap=config.key_bindings, log_file=str(paths.log_file)
+            backend,
+            keymap=config.key_bindings,
+            log_file=str(paths.log_file),
+            engine_problem=host.problem,
         )
         return app.run()
     finally:
@@ -99,4 +103,3 @@ def open_console(
         if own_loop:
             background.close()
         store.close()
-

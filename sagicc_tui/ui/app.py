@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
 from sagicc_tui.ui.backend import Change, ConsoleBackend
@@ -24,6 +24,61 @@ POLL_SECONDS = 0.5
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def all_binding_ids() -> set[str]:
+    """Return the id of every binding of the app, its screens and widgets."""
+    from sagicc_tui.ui.screens import (
+        channel_form,
+        channels,
+        compose,
+        dialogs,
+        review,
+        ticket,
+        welcome,
+    )
+    from sagicc_tui.ui.widgets.feed_list import FeedList
+
+    classes = [
+        SagiccApp,
+        FeedScreen,
+        HelpScreen,
+        FeedList,
+        channel_form.ChannelFormScreen,
+        channels.ChannelsScreen,
+        compose.ComposeScreen,
+        dialogs.ConfirmDialog,
+        dialogs.PromptDialog,
+        review.ReviewScreen,
+        ticket.TicketScreen,
+        welcome.WelcomeScreen,
+    ]
+    return {
+        binding.id
+        for cls in classes
+        for binding in cls.BINDINGS
+        if isinstance(binding, Binding) and binding.id
+    }
+
+
+def expand_keymap(config: Mapping[str, str], binding_ids: set[str]) -> dict[str, str]:
+    """Turn the config's key table into Textual's keymap of binding ids.
+
+    A name with a dot (``"feed.search"``) names one binding; a bare name
+    (``reply``) applies to every binding of that name on any screen, e.g.
+    ``ticket.reply``. Unknown names are logged and ignored.
+    """
+    keymap: dict[str, str] = {}
+    for name, keys in config.items():
+        if "." in name:
+            matches = [name] if name in binding_ids else []
+        else:
+            matches = [i for i in binding_ids if i.rpartition(".")[2] == name]
+        if not matches:
+            log.warning("key_bindings: no console action is called %r; ignored", name)
+        for binding_id in matches:
+            keymap[binding_id] = keys
+    return keymap
 
 
 class SagiccApp(App[str | None]):
@@ -43,7 +98,7 @@ class SagiccApp(App[str | None]):
         Binding("question_mark", "help", "Keys", id="app.help"),
         Binding("colon", "command_palette", "Commands", id="app.commands"),
         Binding("L", "channels", "Channels", id="app.channels"),
-        Binding("m", "new_message", "New message", id="app.new-message"),
+        Binding("m", "new_message", "New message", id="app.new_message"),
     ]
 
     def __init__(
@@ -55,6 +110,7 @@ class SagiccApp(App[str | None]):
         poll_seconds: float = POLL_SECONDS,
         log_file: str = "",
         cursor_blink: bool = True,
+        engine_problem: Callable[[], str | None] | None = None,
     ) -> None:
         super().__init__()
         self.backend = backend
@@ -64,9 +120,11 @@ class SagiccApp(App[str | None]):
         self._keymap_config = dict(keymap or {})
         self._seen_change = 0
         self.cursor_blink = cursor_blink
+        self.engine_problem = engine_problem
+        self._engine_reported = False
 
     def on_mount(self) -> None:
-        self.set_keymap(self._keymap_config)
+        self.set_keymap(expand_keymap(self._keymap_config, all_binding_ids()))
         self._seen_change = self.backend.change_counter()
         if self.backend.channel_names():
             self.push_screen(FeedScreen())
@@ -83,6 +141,7 @@ class SagiccApp(App[str | None]):
 
     def poll_store(self) -> None:
         """Send one ``StoreChanged`` per poll, however many changes came in."""
+        self._check_engine()
         try:
             counter = self.backend.change_counter()
             if counter == self._seen_change:
@@ -95,6 +154,21 @@ class SagiccApp(App[str | None]):
         self.announce(changes)
         for screen in self.screen_stack:
             screen.post_message(StoreChanged(changes))
+
+    def _check_engine(self) -> None:
+        """Tell the operator once when the in-process engine has stopped."""
+        if self.engine_problem is None or self._engine_reported:
+            return
+        problem = self.engine_problem()
+        if problem:
+            self._engine_reported = True
+            where = f" Details: {self.log_file}" if self.log_file else ""
+            self.notify(
+                f"{problem}\nMail is not synced or sent until sagicc restarts.{where}",
+                title="Engine stopped",
+                severity="error",
+                timeout=30,
+            )
 
     def announce(self, changes: Sequence[Change]) -> None:
         """Notify the operator of new tickets and customers' answers."""
@@ -131,6 +205,22 @@ class SagiccApp(App[str | None]):
             self.report_error(f"{what} failed", worker.error, "check the log and retry")
 
     # Actions
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Offer a new message only where tickets are shown (not while composing)."""
+        if action == "new_message":
+            from sagicc_tui.ui.screens.ticket import TicketScreen
+
+            base = next(
+                (
+                    s
+                    for s in reversed(self.screen_stack)
+                    if not isinstance(s, ModalScreen)
+                ),
+                None,
+            )
+            return isinstance(base, FeedScreen | TicketScreen)
+        return True
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -79,6 +79,11 @@ class EngineHost:
         self.ca_file = ca_file
         self.future: Future[None] | None = None
         self._stop_event: asyncio.Event | None = None
+        self._problem: str | None = None
+
+    def problem(self) -> str | None:
+        """Return why the engine stopped on its own, or None while it runs."""
+        return self._problem
 
     def start(self) -> bool:
         """Start syncing and sending; False when another engine runs already.
@@ -100,7 +105,12 @@ class EngineHost:
         from sagicc_tui.engine.runner import Engine
 
         self._stop_event = asyncio.Event()
-        store = TicketStore.open(self.paths.store_file)
+        try:
+            store = TicketStore.open(self.paths.store_file)
+        except Exception as error:
+            log.error("engine could not open the store: %s", error, exc_info=error)
+            self._problem = f"the engine could not open the store: {error}"
+            return
         engine = Engine(self.config, store, self.secrets, ca_file=self.ca_file)
         worker = OutboxWorker(store, self.config, self.secrets)
         engine_task = asyncio.create_task(engine.run(), name="engine")
@@ -121,6 +131,7 @@ class EngineHost:
             for result in results:
                 if isinstance(result, BaseException):
                     log.error("engine task failed: %s", result, exc_info=result)
+                    self._problem = f"the engine stopped: {result}"
             store.close()
 
     def stop(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.command import CommandPalette
 from textual.widgets import Static
 
-from sagicc_tui.ui.app import SagiccApp
+from sagicc_tui.ui.app import SagiccApp, all_binding_ids, expand_keymap
 from sagicc_tui.ui.screens.feed import FeedScreen
 from sagicc_tui.ui.screens.help import HelpScreen
 from sagicc_tui.ui.screens.welcome import WelcomeScreen
@@ -73,3 +73,27 @@ async def test_store_error_becomes_notification() -> None:
         assert notes[-1].title == "Reading the store failed"
         assert "malformed" in notes[-1].message
         assert "/tmp/x.log" in notes[-1].message
+
+
+def test_keymap_bare_names_expand() -> None:
+    ids = all_binding_ids()
+    assert "ticket.reply" in ids
+    assert "feed.search" in ids
+    keymap = expand_keymap({"reply": "R", "feed.search": "f3", "nothing": "x"}, ids)
+    assert keymap == {"ticket.reply": "R", "feed.search": "f3"}
+
+
+async def test_engine_stop_reported_once(backend) -> None:
+    app = SagiccApp(
+        backend,
+        now=lambda: FROZEN_NOW,
+        poll_seconds=3600,
+        engine_problem=lambda: "the engine stopped: disk full",
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.poll_store()
+        app.poll_store()
+        await pilot.pause()
+        stopped = [n for n in app._notifications if n.title == "Engine stopped"]
+        assert len(stopped) == 1
+        assert "disk full" in stopped[0].message

@@ -42,6 +42,7 @@ def demo(sagicc_home: Path):
     stack = DemoStack(find_scenario("demo"), paths, speed=4.0)
     stack.start()
     settings = ChannelSettings(paths)
+    store = TicketStore.open(paths.store_file)
     host = EngineHost(
         stack.background,
         paths,
@@ -50,7 +51,6 @@ def demo(sagicc_home: Path):
         ca_file=stack.ca_file,
     )
     assert host.start()
-    store = TicketStore.open(paths.store_file)
     yield stack, StoreBackend(store, settings, operator="e2e")
     host.stop()
     stack.stop()

@@ -48,8 +48,8 @@ class ChannelsScreen(Screen[None]):
     app: SagiccApp
 
     BINDINGS = [
-        Binding("n", "add('incoming')", "Add incoming", id="channels.add-incoming"),
-        Binding("N", "add('outgoing')", "Add outgoing", id="channels.add-outgoing"),
+        Binding("n", "add('incoming')", "Add incoming", id="channels.add_incoming"),
+        Binding("N", "add('outgoing')", "Add outgoing", id="channels.add_outgoing"),
         Binding("e,enter", "edit", "Edit", id="channels.edit"),
         Binding("t", "test", "Test connection", id="channels.test"),
         Binding("d", "remove", "Remove", id="channels.remove"),

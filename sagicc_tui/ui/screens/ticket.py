@@ -37,7 +37,7 @@ class TicketScreen(Screen[None]):
             id="ticket.previous",
         ),
         Binding("r", "compose('reply')", "Reply", id="ticket.reply"),
-        Binding("g", "compose('reply-all')", "Reply all", id="ticket.reply-all"),
+        Binding("g", "compose('reply-all')", "Reply all", id="ticket.reply_all"),
         Binding("f", "compose('forward')", "Forward", id="ticket.forward"),
         Binding("c", "close_ticket", "Close", id="ticket.close"),
         Binding("o", "reopen_ticket", "Reopen", id="ticket.reopen"),

@@ -38,8 +38,8 @@ class FeedList(ScrollView, can_focus=True):
     BINDINGS = [
         Binding("j,down", "cursor_down", "Next ticket", show=False, id="feed.down"),
         Binding("k,up", "cursor_up", "Previous ticket", show=False, id="feed.up"),
-        Binding("pagedown", "page_down", "Page down", show=False, id="feed.page-down"),
-        Binding("pageup", "page_up", "Page up", show=False, id="feed.page-up"),
+        Binding("pagedown", "page_down", "Page down", show=False, id="feed.page_down"),
+        Binding("pageup", "page_up", "Page up", show=False, id="feed.page_up"),
         Binding("home", "first", "First ticket", show=False, id="feed.first"),
         Binding("end", "last", "Last ticket", show=False, id="feed.last"),
         Binding("enter", "select", "Open ticket", id="feed.open"),
