@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sagicc_tui.mail.record import MessageRecord  # noqa: E402
-from sagicc_tui.store import IngestItem, TicketStore  # noqa: E402
+from sagicc_tui.store import IngestItem, TicketFilter, TicketStore  # noqa: E402
 from sagicc_tui.store.bodies import (  # noqa: E402
     index_pending_bodies,
     pending_body_count,
@@ -379,6 +379,15 @@ def main(argv: list[str] | None = None) -> int:
             f"({args.workers} worker process{'es' if args.workers > 1 else ''}, "
             f"{pending_body_count(store)} left)"
         )
+        for text in ("Lieferung", "注文番号", "c1234@example", "#42"):
+            started = time.perf_counter()
+            found = store.count_tickets(TicketFilter(search=text))
+            page = store.list_tickets(TicketFilter(search=text), 0, 50)
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            print(
+                f"search {text!r}: {found} tickets, count and first page "
+                f"({len(page)} rows) in {elapsed_ms:.1f} ms"
+            )
         current, peak = rss_mib()
         print(f"memory: RSS {current:.1f} MiB now, peak {peak:.1f} MiB")
         store.close()
