@@ -18,9 +18,9 @@ from sagicc_tui.store.schema import migrate
 # second), so this leaves a wide margin for several consoles and the engine.
 BUSY_TIMEOUT_MS = 10_000
 
-# Raw messages are several KiB each. With 4 KiB pages a commit of 200 of
-# them wrote about 400 WAL frames and took 11 to 12 ms in bench/core_bench.py
-# on a 2 vCPU gVisor sandbox; with 16 KiB pages it took 2 to 5 ms.
+# Raw messages are several KiB each, so larger pages mean fewer WAL frames
+# per commit. In bench/core_bench.py on a 2 vCPU gVisor sandbox, a commit of
+# 200 messages took 11 to 12 ms with 4 KiB pages and 2 to 5 ms with 16 KiB.
 PAGE_SIZE = 16_384
 
 # Page cache per connection, in KiB (negative cache_size is KiB in SQLite).

@@ -19,7 +19,8 @@ class EngineLock:
     """An exclusive ``flock`` held while this process runs the engine.
 
     The kernel drops the lock when the process exits, however it ends, so
-    a crashed engine never blocks the next one. The file keeps the holder's
+    a crashed engine does not block the next one. Children forked while
+    the lock is held share it until they exit too. The file keeps the holder's
     PID for operators; it is informational only.
     """
 

@@ -145,10 +145,10 @@ class SyncStateMixin(StoreBase):
             ).fetchone()
             if row is None:
                 return False
-            taken = conn.execute(
+            existing = conn.execute(
                 "SELECT 1 FROM channels WHERE name = ?", (new_name,)
             ).fetchone()
-            if taken is not None:
+            if existing is not None:
                 raise ValueError(
                     f"cannot rename channel {old_name!r} to {new_name!r}: the store "
                     f"already has a channel {new_name!r}; choose another name"
@@ -180,7 +180,7 @@ class SyncStateMixin(StoreBase):
             if row is None:
                 raise LookupError(f"message id {message_row_id} does not exist")
             channel_id, ticket_id, flags = row
-            kept = [flag for flag in flags.split(",") if flag and flag != "oversize"]
+            remaining = [f for f in flags.split(",") if f and f != "oversize"]
             conn.execute(
                 "UPDATE message_raw SET raw = ? WHERE message_row_id = ?",
                 (raw, message_row_id),
@@ -188,7 +188,7 @@ class SyncStateMixin(StoreBase):
             conn.execute(
                 "UPDATE messages SET size = ?, flags = ?, body_indexed = 0"
                 " WHERE id = ?",
-                (len(raw), ",".join(kept), message_row_id),
+                (len(raw), ",".join(remaining), message_row_id),
             )
             conn.execute(
                 "DELETE FROM message_search WHERE rowid = ?", (message_row_id,)

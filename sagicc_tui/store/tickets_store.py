@@ -16,12 +16,15 @@ from sagicc_tui.store.sync_state import SyncStateMixin
 class TicketStore(ActionMixin, OutboxMixin, SyncStateMixin):
     """The SQLite ticket store: reads for consoles, writes for consoles and the engine.
 
-    Open one per process (or per thread that needs its own connection);
-    every process reads the others' commits, and ``change_counter`` tells a
-    console when to repaint. Files are created mode 0660 minus the umask and
-    never readable by others: operators who share ``SAGICC_HOME`` as
-    different Unix users put it in a group-owned, setgid folder and run with
-    umask 002.
+    Open one per process, or one per thread that needs its own connection.
+    Every process reads the others' commits, and a console repaints when
+    ``change_counter`` has moved.
+
+    Files are created with mode 0660 minus the umask, so they are never
+    readable by others. Operators who share ``SAGICC_HOME`` as different
+    Unix users put it in a group-owned, setgid folder and run with umask
+    002, which makes the store, its -wal and -shm files and the engine lock
+    group-writable.
     """
 
     @classmethod
