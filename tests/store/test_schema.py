@@ -20,6 +20,7 @@ from sagicc_tui.store import (
 )
 from sagicc_tui.store.base import PAGE_SIZE
 from sagicc_tui.store.ingest import IngestParams, ingest
+from sagicc_tui.store.lock import acquire_engine_lock, engine_lock_path
 from sagicc_tui.store.schema import MIGRATIONS, migrate, schema_version
 from tests.store.mail import raw_message
 
@@ -144,10 +145,14 @@ def test_store_files_follow_umask_never_world(
     path = tmp_path / "data" / "store.sqlite3"
     with umask(mask), TicketStore.open(path) as store:
         ingest(store, IngestParams(channel="support"), [raw_message("a@x")])
+        lock = acquire_engine_lock(store_file=path)
+        assert lock is not None
+        lock.release()
         files = [
             path,
             path.with_name(path.name + "-wal"),
             path.with_name(path.name + "-shm"),
+            engine_lock_path(path),
         ]
         for file in files:
             assert file.exists(), file
