@@ -5,7 +5,7 @@ tickets table), then runs the console headless and prints:
 
 - the time from creating the app to the first feed row painted;
 - the time from the console's poll noticing a new message to the feed's
-  top row painted with it (median and worst of N updates); the poll
+  top row painted with it (median and worst of N updates). The poll
   interval itself (0.5 s) comes on top.
 
 Run: .venv/bin/python bench/ui_bench.py [--tickets 100000] [--updates 20]

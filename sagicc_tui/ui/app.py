@@ -84,9 +84,9 @@ def expand_keymap(config: Mapping[str, str], binding_ids: set[str]) -> dict[str,
 class SagiccApp(App[str | None]):
     """The operator console.
 
-    Every read and action goes through ``backend``; the app polls its change
-    counter, tells each screen what changed and announces new tickets and
-    customer answers. The app's return value is ``"demo"`` when the operator
+    Every read and action goes through ``backend``. The app polls its change
+    counter, posts ``StoreChanged`` to each screen and announces new tickets
+    and customers' answers. The app's return value is ``"demo"`` when the operator
     chose the demo on the welcome screen.
     """
 

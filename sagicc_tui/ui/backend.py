@@ -1,4 +1,4 @@
-"""What the console needs from the store, the engine and the settings."""
+"""The console's interface to the store, the engine and the settings."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ ChannelKind = Literal["incoming", "outgoing"]
 
 @dataclass(frozen=True, slots=True)
 class FeedFilter:
-    """Which tickets the feed lists; empty fields match everything."""
+    """The feed's filter; an empty field matches every ticket."""
 
     channel: str | None = None
     status: TicketStatus | None = None
@@ -77,9 +77,9 @@ class TicketView:
 class ChannelStateView:
     """A channel and the engine's state for it.
 
-    ``progress`` runs from 0.0 to 1.0 while syncing, ``until`` is when a
-    backing-off channel retries, ``error`` explains ``failed`` and
-    ``sign-in-needed``, ``detail`` is the engine's own note (e.g. a count).
+    ``progress`` runs from 0.0 to 1.0 while syncing, and ``until`` is when a
+    backing-off channel retries. ``error`` explains ``failed`` and
+    ``sign-in-needed``. ``detail`` is the engine's own note, e.g. a count.
     """
 
     name: str

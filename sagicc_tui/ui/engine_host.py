@@ -1,8 +1,8 @@
 """Run the engine and the outbox worker on a background event loop.
 
-The console's own event loop draws the screen; the engine's network and
-SQLite work runs on a second loop in a thread, so a large sync never delays
-a key press.
+The console's own event loop draws the screen. The engine's network and
+SQLite work runs on a second loop in a thread, so a large sync does not
+hold up key presses (both still share the GIL).
 """
 
 from __future__ import annotations
@@ -88,10 +88,10 @@ class EngineHost:
     def start(self) -> bool:
         """Start syncing and sending; False when another engine runs already.
 
-        NOTE: between this check and the engine taking its lock another
-        process could start an engine; that engine or this one then stops
-        with an error in the log, and nothing is sent twice because only
-        the lock holder claims outbox messages.
+        NOTE: another process could start an engine between this check and
+        the engine taking its lock. One of the two then stops with an error
+        in the log. Nothing is sent twice, because only the lock holder
+        claims outbox messages.
         """
         if not engine_lock_free(self.paths):
             log.info("another engine runs on %s; attaching only", self.paths.store_file)

@@ -38,9 +38,12 @@ from sagicc_tui.ui.outgoing import Outgoing
 
 log = logging.getLogger(__name__)
 
-# The engine has not reported on a configured channel yet (not running, or
-# still starting).
+# The engine has not reported on a configured incoming channel yet (it is not
+# running, or still starting).
 NO_STATE = "waiting"
+# The outbox worker reports no state per outgoing channel: it connects when a
+# message is due, and failures show on the outbox entries.
+OUTGOING_STATE = "on demand"
 
 
 def feed_row(ticket: Ticket) -> FeedRow:
@@ -91,8 +94,8 @@ def message_view(message: StoredMessage) -> MessageView:
 class StoreBackend:
     """Reads and actions on a ``TicketStore``, recorded under ``operator``.
 
-    ``config_loader`` returns the current settings; channel edits save them
-    and the next call sees the change.
+    ``settings`` reads and writes the config file, so a channel edit is in
+    effect for the next call.
     """
 
     def __init__(
@@ -190,7 +193,8 @@ class StoreBackend:
             for channel in channels:
                 state = reported.get(channel.name)
                 if state is None:
-                    views.append(ChannelStateView(channel.name, kind, NO_STATE))  # type: ignore[arg-type]
+                    default = NO_STATE if kind == "incoming" else OUTGOING_STATE
+                    views.append(ChannelStateView(channel.name, kind, default))  # type: ignore[arg-type]
                     continue
                 views.append(
                     ChannelStateView(

@@ -91,6 +91,7 @@ def fill_store(home: Path) -> StoreBackend:
         sender_name="Shop Support",
     )
     save_config(Config(incoming=(incoming,), outgoing=(outgoing,)), paths.config_file)
+
     store = TicketStore.open(paths.store_file, clock=lambda: STORE_NOW)
     params = IngestParams(channel="support", grouping="thread")
     for number in range(1, 7):
@@ -109,5 +110,6 @@ def fill_store(home: Path) -> StoreBackend:
     )
     ingest(store, params, [answer], now=STORE_NOW - timedelta(hours=1))
     index_pending_bodies(store)
+
     settings = ChannelSettings(paths, secrets=FileSecretStore(paths.secrets_dir))
     return StoreBackend(store, settings, operator="tester")

@@ -139,4 +139,4 @@ def test_channel_form_round_trip(store_backend) -> None:
     store_backend.remove_channel("incoming", "sales")
     assert "sales" not in store_backend.channel_names()
     states = {s.name: s.state for s in store_backend.channel_states()}
-    assert states == {"support": "waiting", "support-out": "waiting"}
+    assert states == {"support": "waiting", "support-out": "on demand"}

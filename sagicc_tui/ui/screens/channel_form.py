@@ -22,7 +22,12 @@ TRUE_WORDS = ("true", "yes", "on", "1")
 
 def step_line(step: StepResult) -> str:
     """Return one connection-test step as a line: mark, name, detail."""
-    mark = "…" if step.passed is None else ("✔" if step.passed else "✘")
+    if step.passed is None:
+        mark = "…"
+    elif step.passed:
+        mark = "✔"
+    else:
+        mark = "✘"
     return f" {mark} {step.name}: {step.detail}".rstrip(": ")
 
 
@@ -30,7 +35,7 @@ def field_widget(spec: FieldSpec, value: str, *, editing: bool = False) -> Widge
     """Build the input for one setting, filled with ``value``.
 
     While ``editing`` a saved channel, an empty secret field keeps the stored
-    secret, and its placeholder says so.
+    secret, and its placeholder tells the operator so.
     """
     widget_id = f"field-{spec.name}"
     if spec.kind == "bool":

@@ -127,10 +127,9 @@ class FeedList(ScrollView, can_focus=True):
     def reload(self, *, recount: bool = True, created: int = 0) -> None:
         """Re-read the store, keeping the cursor on the ticket it was on.
 
-        With ``recount`` False the caller knows the only changes since the
-        last read are ``created`` new tickets and messages on listed ones;
-        without a filter that adds ``created`` to the count instead of
-        counting every ticket again.
+        Pass ``recount=False`` only when the changes since the last read are
+        ``created`` new tickets and messages on listed ones. Without a filter
+        the count then grows by ``created``, which saves counting every ticket.
         """
         previous = self.selected
         self._pages.clear()
