@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from sagicc_tui.engine.errors import ChannelError
+from sagicc_tui.engine.replies import message_id_key
 from sagicc_tui.engine.runner import Engine, EngineLocked
 from sagicc_tui.logs import setup_logging
 from sagicc_tui.paths import Paths, resolve_paths
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
 
     secrets = open_secret_store(config, paths)
     with TicketStore.open(paths=paths) as store:
-        engine = Engine(config, store, secrets)
+        engine = Engine(config, store, secrets, message_id_key=message_id_key(secrets))
         try:
             if args.once:
                 return asyncio.run(_once(engine))

@@ -105,8 +105,23 @@ class OutboxWorker:
         """Send due messages until ``stop`` is called."""
         self.store.requeue_interrupted(now=self.clock.now())
         while not self._stop.is_set():
-            await self.send_due()
-            await self.clock.sleep(POLL_SECONDS)
+            try:
+                await self.send_due()
+            except Exception:
+                # A bug or a store error must not end sending for good; the
+                # messages stay in the outbox and the next round tries again.
+                log.exception("the outbox worker failed; retrying")
+            await self._pause()
+
+    async def _pause(self) -> None:
+        """Sleep ``POLL_SECONDS`` on the clock, or less when ``stop`` is called."""
+        sleeper = asyncio.ensure_future(self.clock.sleep(POLL_SECONDS))
+        stopper = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            stopper.cancel()
 
     def stop(self) -> None:
         self._stop.set()
@@ -224,7 +239,15 @@ class OutboxWorker:
                 token = await self.tokens.access_token(incoming)
                 await client.login_xoauth2(incoming.username, token)
             else:
-                password = self.secrets.get(secret_key(incoming.name, PASSWORD)) or ""
+                password = self.secrets.get(secret_key(incoming.name, PASSWORD))
+                if password is None:
+                    log.warning(
+                        "no password is stored for %r, so no Sent copy of outbox "
+                        "message %s was saved",
+                        incoming.name,
+                        item.id,
+                    )
+                    return
                 await client.login(incoming.username, password)
             await self._append_sent(client, channel.sent_folder, item.raw)
         except ChannelError as error:

@@ -9,6 +9,7 @@ import os
 import random
 from concurrent.futures import Executor, ProcessPoolExecutor
 
+from sagicc_tui.engine.acks import ChangeLogAcknowledger
 from sagicc_tui.engine.clock import Clock, SystemClock
 from sagicc_tui.engine.errors import ChannelError
 from sagicc_tui.engine.folder_sync import PassResult
@@ -48,7 +49,9 @@ class Engine:
     Exactly one engine runs per store: ``run`` and ``sync_once`` take the
     store's engine lock and raise EngineLocked when another process has it,
     so a console that gets EngineLocked only attaches to the store. With
-    ``run_outbox`` the engine also sends what consoles queued in the outbox.
+    ``run_outbox`` the engine also sends what consoles queued in the outbox,
+    and with ``acknowledge`` it acknowledges new tickets on the channels that
+    ask for it.
     ``parse_workers`` sets the processes that parse large batches (0: parse
     in this process). ``ca_file`` adds a trusted CA for every channel, for
     self-hosted servers and tests.
@@ -68,6 +71,7 @@ class Engine:
         rng: random.Random | None = None,
         timeout: float | None = None,
         run_outbox: bool = True,
+        acknowledge: bool = True,
     ) -> None:
         self.config = config
         self.store = store
@@ -84,6 +88,8 @@ class Engine:
         self.channels: dict[str, ChannelSync] = {}
         self.outbox: OutboxWorker | None = None
         self._run_outbox = run_outbox
+        self._acknowledge = acknowledge
+        self.acks: ChangeLogAcknowledger | None = None
         self._executor: Executor | None = None
         self._lock: EngineLock | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -122,6 +128,8 @@ class Engine:
         old_config, self.config = self.config, config
         if self.outbox is not None:
             self.outbox.config = config
+        if self.acks is not None:
+            self.acks.config = config
         if not self._running:
             return
 
@@ -170,6 +178,7 @@ class Engine:
                     results[name] = await channel.sync_once()
                 except ChannelError as error:
                     results[name] = error
+            self._acknowledge_new()
             if index_bodies:
                 await self._index_all_bodies()
             if self.outbox is not None:
@@ -209,6 +218,11 @@ class Engine:
             channel.name: self._channel_sync(channel)
             for channel in self.config.incoming
         }
+        if self._acknowledge:
+            # Tickets opened before this engine started are not acknowledged.
+            self.acks = ChangeLogAcknowledger(
+                self.store, self.config, self.message_id_key or self.secrets
+            )
         if self._run_outbox:
             self.outbox = OutboxWorker(
                 self.store,
@@ -294,7 +308,17 @@ class Engine:
                 stopped.cancel()
             self._stored.clear()
             if not self._stopped.is_set():
+                self._acknowledge_new()
                 await self._index_all_bodies()
+
+    def _acknowledge_new(self) -> None:
+        if self.acks is None:
+            return
+        try:
+            self.acks.acknowledge(now=self.clock.now())
+        except Exception:
+            # An acknowledgement is a courtesy: a failure must not stop sync.
+            log.exception("acknowledging new tickets failed")
 
     async def _index_all_bodies(self) -> None:
         try:

@@ -229,8 +229,9 @@ class _Run:
             message_id_key=key,
             parse_workers=0,
             timeout=_COMMAND_TIMEOUT,
-            # The driver sends through its own worker, at the moments it picks.
+            # The driver sends and acknowledges itself, at the moments it picks.
             run_outbox=False,
+            acknowledge=False,
         )
         worker = OutboxWorker(
             store, config, secrets, tokens=engine.tokens, clock=self.engine_clock
