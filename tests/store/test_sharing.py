@@ -253,3 +253,69 @@ def test_rename_onto_existing_channel_rejected(store: TicketStore) -> None:
     with pytest.raises(ValueError, match="already has a channel 'sales'"):
         store.rename_channel("support", "sales", "alice")
     assert {name for name, _kind in store.channels()} == {"support", "sales"}
+
+
+def test_threads_share_one_store(store: TicketStore) -> None:
+    import threading
+
+    params = IngestParams(channel="support", grouping="none")
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def engine() -> None:
+        try:
+            for batch in range(10):
+                messages = [raw_message(f"{batch}-{n}@x", minutes=n) for n in range(10)]
+                ingest(store, params, messages)
+        except BaseException as error:  # reported by the assert below
+            errors.append(error)
+        finally:
+            done.set()
+
+    def console() -> None:
+        try:
+            while not done.is_set():
+                for ticket in store.list_tickets(None, 0, 5):
+                    store.close_ticket(ticket.id, "alice")
+                store.count_tickets()
+                store.changes_since(0, limit=50)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=engine), threading.Thread(target=console)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert store.count_tickets() == 100
+
+
+def test_two_writers_wait_for_each_other(tmp_path: Path) -> None:
+    import threading
+
+    path = tmp_path / "store.sqlite3"
+    TicketStore.open(path).close()
+    errors: list[BaseException] = []
+
+    def writer(name: str) -> None:
+        try:
+            with TicketStore.open(path) as own:
+                params = IngestParams(channel=name, grouping="none")
+                for n in range(20):
+                    ingest(own, params, [raw_message(f"{name}{n}@x")])
+        except BaseException as error:  # reported by the assert below
+            errors.append(error)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    with TicketStore.open(path) as check:
+        assert check.count_tickets() == 40
+        numbers = [t.number for t in check.list_tickets(None, 0, 100)]
+        assert sorted(numbers) == list(range(1, 41))
