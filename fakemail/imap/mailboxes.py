@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -224,25 +223,59 @@ def _attributes(name: str, every: set[str], verb: str) -> bytes:
 
 
 def _pattern(pattern: str) -> Callable[[str], bool]:
-    """Compile a LIST pattern: ``*`` matches anything, ``%`` stops at ``/``."""
-    pieces = []
-    for char in pattern:
-        if char == "*":
-            pieces.append(".*")
-        elif char == "%":
-            pieces.append("[^/]*")
-        else:
-            pieces.append(re.escape(char))
-    expression = "".join(pieces)
-    compiled = re.compile(expression + r"\Z", re.DOTALL)
-    inbox = re.compile(expression + r"\Z", re.DOTALL | re.IGNORECASE)
+    """Compile a LIST pattern: ``*`` matches anything, ``%`` stops at ``/``.
+
+    Names under INBOX also match without regard to case, as INBOX does.
+    """
 
     def matches(name: str) -> bool:
-        if name == INBOX or name.startswith(INBOX + DELIMITER):
-            return bool(inbox.match(name)) if compiled.match(name) is None else True
-        return compiled.match(name) is not None
+        if _wildcard_match(pattern, name, fold=False):
+            return True
+        inbox = name == INBOX or name.startswith(INBOX + DELIMITER)
+        return inbox and _wildcard_match(pattern, name, fold=True)
 
     return matches
+
+
+def _wildcard_match(pattern: str, name: str, *, fold: bool) -> bool:
+    """Match ``name`` against ``pattern`` in O(len(pattern) * len(name)).
+
+    Tracks the set of pattern positions reachable so far. A regex with
+    one ``.*`` per wildcard backtracked exponentially on patterns of many
+    wildcards, holding the event loop (and every client) meanwhile.
+    """
+    if fold:
+        pattern, name = pattern.casefold(), name.casefold()
+    states = _after_wildcards(pattern, {0})
+    for char in name:
+        following = set()
+        for state in states:
+            if state == len(pattern):
+                continue
+            expected = pattern[state]
+            if expected == "*" or (expected == "%" and char != DELIMITER):
+                following.add(state)
+            elif expected == char:
+                following.add(state + 1)
+        if not following:
+            return False
+        states = _after_wildcards(pattern, following)
+    return len(pattern) in states
+
+
+def _after_wildcards(pattern: str, states: set[int]) -> set[int]:
+    """Add the positions reached by letting wildcards match nothing."""
+    reached: set[int] = set()
+    for state in sorted(states):
+        # A position already reached had its wildcards walked from an
+        # earlier one, so each position is walked once.
+        if state in reached:
+            continue
+        reached.add(state)
+        while state < len(pattern) and pattern[state] in "*%":
+            state += 1
+            reached.add(state)
+    return reached
 
 
 async def status(session: Session, tag: bytes, parser: Parser, uid: bool) -> str:

@@ -42,6 +42,10 @@ _HEADER_KEYS = {
     b"TO": b"to",
 }
 _CHARSETS = {"UTF-8", "US-ASCII"}
+# Nesting of NOT, OR and parentheses allowed in one SEARCH. Deeper criteria
+# get BAD, because parsing and matching recurse once per level and Python's
+# default recursion limit is 1,000 frames.
+MAX_SEARCH_DEPTH = 100
 
 
 def parse_search(parser: Parser) -> Predicate:
@@ -54,9 +58,9 @@ def parse_search(parser: Parser) -> Predicate:
                 "NO", "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset."
             )
         parser.space()
-    keys = [_key(parser)]
+    keys = [_key(parser, 0)]
     while parser.skip(b" "):
-        keys.append(_key(parser))
+        keys.append(_key(parser, 0))
     return _all(keys)
 
 
@@ -73,11 +77,15 @@ def _all(keys: list[Predicate]) -> Predicate:
     return lambda s, i, m: all(key(s, i, m) for key in keys)
 
 
-def _key(parser: Parser) -> Predicate:
+def _key(parser: Parser, depth: int) -> Predicate:
+    if depth > MAX_SEARCH_DEPTH:
+        raise ParseError(
+            f"search criteria nested deeper than {MAX_SEARCH_DEPTH} levels"
+        )
     if parser.skip(b"("):
-        keys = [_key(parser)]
+        keys = [_key(parser, depth + 1)]
         while parser.skip(b" "):
-            keys.append(_key(parser))
+            keys.append(_key(parser, depth + 1))
         parser.expect(b")")
         return _all(keys)
     byte = parser.peek()
@@ -92,7 +100,7 @@ def _key(parser: Parser) -> Predicate:
     if simple is not None:
         return simple
     parser.space()
-    return _key_with_argument(name, parser)
+    return _key_with_argument(name, parser, depth)
 
 
 def _simple_key(name: bytes) -> Predicate | None:
@@ -107,16 +115,16 @@ def _simple_key(name: bytes) -> Predicate | None:
     return None
 
 
-def _key_with_argument(name: bytes, parser: Parser) -> Predicate:
+def _key_with_argument(name: bytes, parser: Parser, depth: int) -> Predicate:
     if name in _HEADER_KEYS or name in (b"HEADER", b"BODY", b"TEXT"):
         return _text_key(name, parser)
     if name == b"NOT":
-        inner = _key(parser)
+        inner = _key(parser, depth + 1)
         return lambda s, i, m: not inner(s, i, m)
     if name == b"OR":
-        left = _key(parser)
+        left = _key(parser, depth + 1)
         parser.space()
-        right = _key(parser)
+        right = _key(parser, depth + 1)
         return lambda s, i, m: left(s, i, m) or right(s, i, m)
     if name == b"UID":
         ranges = parser.sequence_set()
