@@ -10,9 +10,8 @@ import sqlite3
 from dataclasses import dataclass, field
 
 from sagicc_tui.store.models import ChangeKind, Direction
+from sagicc_tui.tickets.index import THREAD_ROOT_SIZE
 from sagicc_tui.tickets.tag import format_tag
-
-THREAD_INDEX_ROOT_BYTES = 22
 
 
 @dataclass(slots=True)
@@ -151,13 +150,13 @@ def insert_message(
             " VALUES (?, ?, ?)",
             [(message.channel_id, ref, row_id) for ref in linked],
         )
-    if message.thread_index and len(message.thread_index) >= THREAD_INDEX_ROOT_BYTES:
+    if message.thread_index and len(message.thread_index) >= THREAD_ROOT_SIZE:
         conn.execute(
             "INSERT INTO thread_roots (channel_id, root, message_row_id)"
             " VALUES (?, ?, ?)",
             (
                 message.channel_id,
-                message.thread_index[:THREAD_INDEX_ROOT_BYTES],
+                message.thread_index[:THREAD_ROOT_SIZE],
                 row_id,
             ),
         )
