@@ -248,10 +248,36 @@ class Outgoing:
             now=self.clock(),
         )
 
-    def postpone(self, draft: Draft) -> Path:
-        """Keep ``draft`` as a private JSON file under the data folder."""
+    @staticmethod
+    def _drafts_folder() -> Path:
         folder = resolve_paths().ensure().data_dir / "drafts"
         folder.mkdir(exist_ok=True)
+        return folder
+
+    def postponed(self) -> list[tuple[str, Draft]]:
+        """Return the postponed drafts, oldest first, by file name."""
+        found = []
+        for path in sorted(self._drafts_folder().glob("*.json")):
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                data["attachments"] = [Path(p) for p in data.get("attachments", [])]
+                found.append((path.name, Draft(**data)))
+            except (OSError, ValueError, TypeError) as error:
+                log.error("postponed draft %s cannot be read: %s", path, error)
+        return found
+
+    def resume(self, draft_id: str) -> Draft:
+        """Return the postponed draft ``draft_id`` and delete its file."""
+        path = self._drafts_folder() / Path(draft_id).name
+        drafts = dict(self.postponed())
+        if path.name not in drafts:
+            raise LookupError(f"postponed draft {draft_id!r} not found")
+        path.unlink()
+        return drafts[path.name]
+
+    def postpone(self, draft: Draft) -> Path:
+        """Keep ``draft`` as a private JSON file under the data folder."""
+        folder = self._drafts_folder()
         path = folder / f"{self.clock():%Y%m%dT%H%M%S}-{os.getpid()}.json"
         data = {
             "mode": draft.mode,
@@ -267,5 +293,4 @@ class Outgoing:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as file:
             json.dump(data, file, indent=2)
-        # TODO: the console does not list postponed drafts yet; they stay here.
         return path

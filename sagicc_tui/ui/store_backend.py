@@ -280,6 +280,12 @@ class StoreBackend:
     def postpone_draft(self, draft: Draft) -> None:
         self.outgoing.postpone(draft)
 
+    def postponed_drafts(self) -> list[tuple[str, Draft]]:
+        return self.outgoing.postponed()
+
+    def resume_draft(self, draft_id: str) -> Draft:
+        return self.outgoing.resume(draft_id)
+
     # Channels
 
     def channel_fields(self, kind: ChannelKind) -> Sequence[FieldSpec]:

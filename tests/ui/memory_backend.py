@@ -231,6 +231,12 @@ class MemoryBackend:
     def postpone_draft(self, draft: Draft) -> None:
         self.postponed.append(draft)
 
+    def postponed_drafts(self) -> list[tuple[str, Draft]]:
+        return [(str(i), d) for i, d in enumerate(self.postponed)]
+
+    def resume_draft(self, draft_id: str) -> Draft:
+        return self.postponed.pop(int(draft_id))
+
     # Channels
 
     def channel_fields(self, kind: ChannelKind) -> list[FieldSpec]:

@@ -140,3 +140,19 @@ def test_channel_form_round_trip(store_backend) -> None:
     assert "sales" not in store_backend.channel_names()
     states = {s.name: s.state for s in store_backend.channel_states()}
     assert states == {"support": "waiting", "support-out": "on demand"}
+
+
+def test_postponed_draft_round_trip(store_backend, tmp_path: Path) -> None:
+    ticket = store_backend.list_tickets(FeedFilter(), 0, 1)[0]
+    draft = store_backend.draft("reply", ticket.ticket_id, None)
+    draft.body = "Half written."
+    draft.attachments = [tmp_path / "a.txt"]
+    store_backend.postpone_draft(draft)
+    drafts = store_backend.postponed_drafts()
+    assert len(drafts) == 1
+    draft_id, saved = drafts[0]
+    assert saved == draft
+    assert store_backend.resume_draft(draft_id) == draft
+    assert store_backend.postponed_drafts() == []
+    with pytest.raises(LookupError):
+        store_backend.resume_draft(draft_id)

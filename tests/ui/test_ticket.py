@@ -148,3 +148,19 @@ async def test_new_message_from_feed(make_app, backend, tmp_path: Path) -> None:
         assert isinstance(app.screen, FeedScreen)
         assert backend.queued[0].mode == "new"
         assert backend.queued[0].attachments == [attachment.resolve()]
+
+
+async def test_postponed_draft_resumes(make_app, backend) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("P")
+        assert isinstance(app.screen, FeedScreen)  # nothing postponed yet
+        await open_ticket(pilot)
+        await pilot.press("r", "ctrl+s", "p", "q")
+        assert len(backend.postponed) == 1
+        await pilot.press("P")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ComposeScreen)
+        assert app.screen.draft.subject == "Re: Refund for order 8812"
+        assert backend.postponed == []

@@ -37,6 +37,7 @@ class FeedScreen(Screen[None]):
         Binding("v", "cycle_channel", "Channel filter", id="feed.channel"),
         Binding("c", "close_ticket", "Close", id="feed.close"),
         Binding("o", "reopen_ticket", "Reopen", id="feed.reopen"),
+        Binding("P", "postponed", "Postponed drafts", id="feed.postponed"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="feed.clear"),
         Binding("q", "quit", "Quit", id="feed.quit"),
     ]
@@ -176,6 +177,31 @@ class FeedScreen(Screen[None]):
         self.feed.reload()
         self.refresh_chrome()
         self.refresh_bindings()
+
+    def action_postponed(self) -> None:
+        from sagicc_tui.ui.screens.drafts import DraftsDialog
+
+        try:
+            drafts = list(self.app.backend.postponed_drafts())
+        except Exception as error:
+            self.app.report_error("Reading the drafts failed", error, "check the log")
+            return
+        if not drafts:
+            self.notify("No postponed drafts")
+            return
+        self.app.push_screen(DraftsDialog(drafts), self._resume)
+
+    def _resume(self, draft_id: str | None) -> None:
+        from sagicc_tui.ui.screens.compose import ComposeScreen
+
+        if draft_id is None:
+            return
+        try:
+            draft = self.app.backend.resume_draft(draft_id)
+        except Exception as error:
+            self.app.report_error("Opening the draft failed", error, "check the log")
+            return
+        self.app.push_screen(ComposeScreen(draft))
 
     def action_quit(self) -> None:
         self.app.exit()
