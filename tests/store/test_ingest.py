@@ -199,13 +199,19 @@ def test_blocked_sender_stored_without_ticket(store: TicketStore) -> None:
     assert message_count(store) == 1
 
 
-def test_our_signed_reply_threads_answer_back(store: TicketStore) -> None:
+def signing_params() -> tuple[bytes, IngestParams]:
+    """Return a fresh Message-ID key and parameters that trust it."""
     key = secrets.token_bytes(32)
     params = IngestParams(
         channel="support",
         message_id_key=key,
         own_addresses=frozenset({"help@shop.example"}),
     )
+    return key, params
+
+
+def test_our_signed_reply_threads_answer_back(store: TicketStore) -> None:
+    key, params = signing_params()
     first = ingest(store, params, [raw_message("a@x")])
     ticket_id = first[0].ticket_id
     number = first[0].ticket_number
@@ -238,12 +244,7 @@ def test_our_signed_reply_threads_answer_back(store: TicketStore) -> None:
 
 
 def test_sent_copy_of_reply_is_duplicate(store: TicketStore) -> None:
-    key = secrets.token_bytes(32)
-    params = IngestParams(
-        channel="support",
-        message_id_key=key,
-        own_addresses=frozenset({"help@shop.example"}),
-    )
+    key, params = signing_params()
     first = ingest(store, params, [raw_message("a@x")])
     ticket_id = first[0].ticket_id
     ours = make_message_id("shop.example", first[0].ticket_number or 1, key)
