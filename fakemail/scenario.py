@@ -247,6 +247,9 @@ class Scenario:
     expect: Expectations
     seed: int = 1
     duration: float | None = None
+    # Move every message's Date to the run's own time, so a demo's mail
+    # looks new and sorts by arrival.
+    redate: bool = False
 
     @property
     def directory(self) -> Path:
@@ -334,6 +337,24 @@ def message_date(raw: bytes) -> datetime.datetime | None:
     except (TypeError, ValueError):
         return None
     return parsed if parsed.tzinfo is not None else None
+
+
+_DATE_FIELD = re.compile(rb"(?im)^Date:[^\r\n]*(?:\r?\n[ \t][^\r\n]*)*")
+
+
+def replace_date(raw: bytes, when: datetime.datetime) -> bytes:
+    """Return ``raw`` with its Date header set to ``when``; no Date stays none.
+
+    Only the header section is touched, so a quoted "Date:" line in the body
+    or in a forwarded message keeps its value.
+    """
+    end = raw.find(b"\r\n\r\n")
+    if end < 0:
+        end = raw.find(b"\n\n")
+    head, body = (raw, b"") if end < 0 else (raw[:end], raw[end:])
+    value = email.utils.format_datetime(when.astimezone(datetime.UTC))
+    head = _DATE_FIELD.sub(b"Date: " + value.encode("ascii"), head, count=1)
+    return head + body
 
 
 # NOTE: scenarios/ sits next to the fakemail package in the source tree; a

@@ -42,11 +42,13 @@ def read_scenario(top: Table) -> Scenario:
     description = ""
     seed = 1
     duration = None
+    redate = False
     if header is not None:
         name = header.string("name", name)
         description = header.string("description", "")
         seed = header.integer("seed", 1)
         duration = header.number("duration", None)
+        redate = header.boolean("redate", False)
         header.finish()
 
     accounts = tuple(_read_account(table) for table in top.tables("accounts"))
@@ -88,6 +90,7 @@ def read_scenario(top: Table) -> Scenario:
         expect=expect,
         seed=seed,
         duration=duration,
+        redate=redate,
     )
 
 

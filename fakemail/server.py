@@ -18,7 +18,7 @@ from fakemail.faults import FaultPlan
 from fakemail.mailstore import MailStore
 from fakemail.outbox import Outbox, OutboxRecord
 from fakemail.responders import Responders
-from fakemail.scenario import ListenerSpec, Scenario, load_scenario
+from fakemail.scenario import ListenerSpec, Scenario, load_scenario, message_date
 from fakemail.smtp import SMTPServer
 from fakemail.timeline import MessageIndex, OperatorReplyRequested, Timeline
 from fakemail.tls import TLSMaterials
@@ -320,6 +320,8 @@ class FakeMail:
         )
 
     def _load_folders(self) -> None:
+        if self.scenario.redate:
+            self._prepare_redate()
         for account in self.scenario.accounts:
             self.mailstore.create_folder(account.username, "INBOX", exist_ok=True)
         for folder in self.scenario.folders:
@@ -332,6 +334,7 @@ class FakeMail:
                     message.raw(),
                     message.flags,
                     message.internaldate,
+                    preloaded=True,
                 )
             for generator in folder.generate:
                 for generated in generator.messages():
@@ -342,7 +345,22 @@ class FakeMail:
                         generated.raw,
                         (),
                         generated.internaldate,
+                        preloaded=True,
                     )
+
+    def _prepare_redate(self) -> None:
+        """Shift preloaded mail so its newest message is dated at the start."""
+        dates = [
+            date
+            for folder in self.scenario.folders
+            for message in folder.messages
+            if (date := message_date(message.raw())) is not None
+        ]
+        now = self._now_date()
+        self.messages.redate_clock = self._now_date
+        self.messages.redate_shift = (
+            now - max(dates) if dates else datetime.timedelta(0)
+        )
 
     def _deliver_local(self, record: OutboxRecord) -> None:
         # Mail between accounts of the scenario lands in the recipient's

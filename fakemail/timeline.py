@@ -12,7 +12,12 @@ from fakemail.clock import Clock
 from fakemail.faults import FaultAction, FaultPlan, FaultRule
 from fakemail.mailstore import MailStore, Message
 from fakemail.responders import Responders
-from fakemail.scenario import TimelineEvent, header_value, message_date
+from fakemail.scenario import (
+    TimelineEvent,
+    header_value,
+    message_date,
+    replace_date,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +63,10 @@ class MessageIndex:
     def __init__(self, mailstore: MailStore) -> None:
         self.mailstore = mailstore
         self._by_name: dict[str, NamedMessage] = {}
+        # Set by FakeMail for a scenario with ``redate``: the current time,
+        # and the shift that moves the preloaded folders up to it.
+        self.redate_clock: Callable[[], datetime.datetime] | None = None
+        self.redate_shift = datetime.timedelta(0)
 
     def __contains__(self, name: object) -> bool:
         return name in self._by_name
@@ -77,6 +86,14 @@ class MessageIndex:
     def clear(self) -> None:
         self._by_name.clear()
 
+    def _redate(self, raw: bytes, preloaded: bool) -> tuple[bytes, datetime.datetime]:
+        assert self.redate_clock is not None
+        when = self.redate_clock()
+        original = message_date(raw)
+        if preloaded and original is not None:
+            when = original + self.redate_shift
+        return replace_date(raw, when), when
+
     def deliver(
         self,
         name: str,
@@ -85,8 +102,17 @@ class MessageIndex:
         raw: bytes,
         flags: tuple[str, ...] = (),
         internaldate: datetime.datetime | None = None,
+        *,
+        preloaded: bool = False,
     ) -> int:
-        """Deliver ``raw`` under ``name``; the internal date defaults to its Date."""
+        """Deliver ``raw`` under ``name``; the internal date defaults to its Date.
+
+        With ``preloaded`` (a scenario's folders, before the run starts) a
+        redated message keeps its distance to the others; any other delivery
+        is dated now.
+        """
+        if self.redate_clock is not None:
+            raw, internaldate = self._redate(raw, preloaded)
         if not self.mailstore.has_folder(user, folder):
             self.mailstore.create_folder(user, folder, exist_ok=True)
         uid = self.mailstore.deliver(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import email
 import email.policy
 import imaplib
@@ -10,6 +11,7 @@ import smtplib
 from email.message import EmailMessage
 
 from fakemail.clock import SteppedClock
+from fakemail.scenario import load_scenario, message_date, replace_date
 from fakemail.server import FakeMail
 from tests.fakemail.conftest import SCENARIOS, write_scenario
 
@@ -239,3 +241,40 @@ async def test_local_recipients_get_mail(fakemail_server, tmp_path) -> None:
     uid = server.deliver_outgoing(record.id, "agent@example.test", "Sent")
     assert uid == 1
     assert server.messages.message_id(f"outbox-{record.id}") == "<copy@example.test>"
+
+
+async def test_redate_moves_dates_to_the_run(fakemail_server, tmp_path) -> None:
+    scenario = load_scenario(SCENARIOS / "demo")
+    clock = SteppedClock(epoch=1_800_000_000.0)
+    server = await fakemail_server(scenario, clock=clock)
+    start = datetime.datetime.fromtimestamp(1_800_000_000.0, datetime.UTC)
+
+    dates = [
+        message_date(named.message.raw)
+        for named in (server.messages.get(n) for n in server.messages.names())
+    ]
+
+    assert dates
+    assert max(dates) == start
+    assert all(date <= start for date in dates)
+    assert min(dates) > start - datetime.timedelta(days=30)
+
+
+def test_replace_date_only_touches_headers() -> None:
+    raw = (
+        b"From: a@example.test\r\nDate: Mon, 2 Mar 2026 10:00:00 +0000\r\n"
+        b"Subject: x\r\n\r\nDate: keep this line\r\n"
+    )
+    when = datetime.datetime(2026, 12, 4, 12, 0, tzinfo=datetime.UTC)
+
+    changed = replace_date(raw, when)
+
+    assert b"Date: Fri, 04 Dec 2026 12:00:00 +0000\r\n" in changed
+    assert changed.endswith(b"\r\n\r\nDate: keep this line\r\n")
+    assert message_date(changed) == when
+
+
+def test_replace_date_leaves_missing_date() -> None:
+    raw = b"From: a@example.test\r\nSubject: x\r\n\r\nbody\r\n"
+    when = datetime.datetime(2026, 12, 4, 12, 0, tzinfo=datetime.UTC)
+    assert replace_date(raw, when) == raw
