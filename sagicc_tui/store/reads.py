@@ -212,6 +212,22 @@ class ReadMixin(StoreBase):
             ).fetchall()
         return [ticket_from_row(row) for row in rows]
 
+    def ticket_counts(self) -> dict[tuple[str, TicketStatus], int]:
+        """Count the feed's tickets per (channel, status), for a status line."""
+        # Without the hint SQLite walks the activity index and reads every
+        # ticket row: 150 ms for 100,000 tickets instead of a covering scan.
+        with self._read() as conn:
+            names = dict(conn.execute("SELECT id, name FROM channels").fetchall())
+            rows = conn.execute(
+                "SELECT channel_id, status, count(*) FROM tickets"
+                " INDEXED BY tickets_by_channel_status"
+                " WHERE merged_into_id IS NULL GROUP BY channel_id, status"
+            ).fetchall()
+        return {
+            (names[channel_id], TicketStatus(status)): count
+            for channel_id, status, count in rows
+        }
+
     def search(self, text: str, limit: int = 200) -> list[Ticket]:
         """Return tickets whose subject, customer or body contain every term."""
         return self.list_tickets(TicketFilter(search=text), 0, limit)

@@ -75,6 +75,17 @@ def test_hundred_thousand_count(big_store) -> None:
     assert store.count_tickets(TicketFilter(channel="nonexistent")) == 0
 
 
+def test_hundred_thousand_counts_per_channel(big_store) -> None:
+    store, expected = big_store
+    counts = store.ticket_counts()
+
+    assert sum(counts.values()) == TICKETS
+    for channel in ("support", "sales"):
+        for status in TicketStatus:
+            wanted = sum(1 for r in expected if r[1] == channel and r[2] == status)
+            assert counts[(channel, status)] == wanted
+
+
 def test_hundred_thousand_pages_cover_all_in_order(big_store) -> None:
     store, expected = big_store
     seen: list[int] = []
