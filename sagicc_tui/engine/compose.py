@@ -18,6 +18,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 from sagicc_tui.mail.record import Address, MessageRecord
+from sagicc_tui.settings.fields import find_forbidden_char
 
 # RFC 5322 caps a header line at 998 characters. The References chain is
 # trimmed to that length so it fits one line even where nothing folds it.
@@ -26,7 +27,15 @@ REFERENCES_LIMIT = 998
 # Seconds between 1601-01-01 (FILETIME epoch) and 1970-01-01.
 _FILETIME_EPOCH_OFFSET = 11_644_473_600
 _POLICY = email.policy.SMTP.clone(max_line_length=998)
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+# A msg-id without its angle brackets: printable ASCII except "<" and ">",
+# so an id can neither close the brackets early nor hide a second id.
+_MESSAGE_ID = re.compile(r"[!-;=?-~]+")
+# Dot-atom local part and host-name domain, as in RFC 5321 section 4.1.2.
+# Quoted local parts and address literals are rejected.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LOCAL_PART = re.compile(rf"{_ATOM}(?:\.{_ATOM})*")
+_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+_DOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
 _REPLY_PREFIX = re.compile(r"^\s*re\s*:\s*", re.IGNORECASE)
 
 
@@ -61,13 +70,31 @@ class Composed:
 
 
 def reject_control_characters(field_name: str, value: str) -> str:
-    """Return ``value`` when it contains no CR, LF or other control character."""
-    if _CONTROL_CHARACTERS.search(value):
+    """Return ``value`` when it contains no line break or control character.
+
+    C0 and C1 controls (CR, LF, NEL...) and the Unicode line and paragraph
+    separators are rejected, because some readers end a line at each.
+    """
+    if find_forbidden_char(value) is not None:
         raise ComposeError(
             f"{field_name} {value!r} contains a line break or control character; "
             "remove it, headers must be a single line"
         )
     return value
+
+
+def one_line(value: str) -> str:
+    """Return ``value`` with line breaks and control characters as spaces.
+
+    For text copied from inbound mail, which the operator cannot correct.
+    """
+    spaced = "".join(" " if find_forbidden_char(c) else c for c in value)
+    return " ".join(spaced.split())
+
+
+def is_message_id(value: str) -> bool:
+    """Tell whether ``value`` can be echoed between angle brackets safely."""
+    return _MESSAGE_ID.fullmatch(value) is not None
 
 
 def trim_references(ids: Sequence[str], limit: int = REFERENCES_LIMIT) -> list[str]:
@@ -117,15 +144,43 @@ def extend_thread_index(parent: bytes, now: datetime | None = None) -> bytes:
 
 
 def _header_address(address: Address, field_name: str) -> HeaderAddress:
-    name = reject_control_characters(f"{field_name} name", address.name)
+    """Build a header address; recipients' names come from inbound mail.
+
+    The sender's name is the administrator's setting, so a line break there
+    is an error to fix. A recipient's name is cleaned instead, so a hostile
+    display name cannot stop the operator from answering.
+    """
+    if field_name == "sender":
+        name = reject_control_characters(f"{field_name} name", address.name)
+    else:
+        name = one_line(address.name)
     addr = reject_control_characters(f"{field_name} address", address.addr.strip())
-    if addr.count("@") != 1:
-        raise ComposeError(
-            f"{field_name} address {addr!r} is not a valid email address; "
-            "use the form name@example.com"
-        )
-    local, domain = addr.split("@")
+    local, domain = _split_address(addr, field_name)
     return HeaderAddress(display_name=name, username=local, domain=domain)
+
+
+def _split_address(addr: str, field_name: str) -> tuple[str, str]:
+    """Return the local part and the ASCII (IDNA) domain of a plain address."""
+    invalid = ComposeError(
+        f"{field_name} address {addr!r} is not a valid email address; "
+        "use the form name@example.com"
+    )
+    local, at, domain = addr.rpartition("@")
+    if not at:
+        raise invalid
+    if not local.isascii():
+        raise ComposeError(
+            f"{field_name} address {addr!r} has non-ASCII characters before the @; "
+            "sending to it needs SMTPUTF8, which is not supported: ask for "
+            "another address"
+        )
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise invalid from None
+    if not _LOCAL_PART.fullmatch(local) or not _DOMAIN.fullmatch(ascii_domain):
+        raise invalid
+    return local, ascii_domain
 
 
 def _unique_addresses(addresses: Iterable[Address], exclude: set[str]) -> list[Address]:
@@ -158,8 +213,10 @@ def _attach_files(message: EmailMessage, paths: Sequence[Path]) -> None:
         maintype, _, subtype = (content_type or "application/octet-stream").partition(
             "/"
         )
+        # The file name goes into a header, so a line break in it is
+        # replaced rather than refused: the file itself is fine.
         message.add_attachment(
-            data, maintype=maintype, subtype=subtype, filename=path.name
+            data, maintype=maintype, subtype=subtype, filename=one_line(path.name)
         )
 
 
@@ -184,12 +241,14 @@ def _finish(
 ) -> Composed:
     if not to:
         raise ComposeError("the message has no recipient; add an address to To")
-    message["To"] = [_header_address(a, "To") for a in to]
-    if cc:
-        message["Cc"] = [_header_address(a, "Cc") for a in cc]
+    to_headers = [_header_address(a, "To") for a in to]
+    cc_headers = [_header_address(a, "Cc") for a in cc]
+    message["To"] = to_headers
+    if cc_headers:
+        message["Cc"] = cc_headers
     message.set_content(_body_with_signature(body, sender.signature))
     _attach_files(message, attachments)
-    recipients = [a.addr.strip() for a in (*to, *cc)]
+    recipients = [a.addr_spec for a in (*to_headers, *cc_headers)]
     return Composed(message, message_id, sender.address, recipients)
 
 
@@ -228,22 +287,26 @@ def build_reply(
     message["Subject"] = reject_control_characters(
         "subject", reply_subject(ticket_subject, tag)
     )
-    parent = reject_control_characters("In-Reply-To", original.message_id)
-    message["In-Reply-To"] = f"<{parent}>"
+    # Ids come from inbound mail: one that could break out of its angle
+    # brackets is left out rather than making the ticket unanswerable.
+    if is_message_id(original.message_id):
+        message["In-Reply-To"] = f"<{original.message_id}>"
     # RFC 5322 3.6.4: without References, the parent's In-Reply-To (when it
     # names one message) starts the chain.
     ancestors = original.references
     if not ancestors and len(original.in_reply_to) == 1:
         ancestors = original.in_reply_to
-    chain = trim_references([*ancestors, original.message_id])
-    message["References"] = " ".join(f"<{i}>" for i in chain)
+    chain = trim_references(
+        [i for i in (*ancestors, original.message_id) if is_message_id(i)]
+    )
+    if chain:
+        message["References"] = " ".join(f"<{i}>" for i in chain)
     if original.thread_index:
         index = extend_thread_index(original.thread_index, moment)
         message["Thread-Index"] = base64.b64encode(index).decode("ascii")
-    if original.thread_topic:
-        message["Thread-Topic"] = reject_control_characters(
-            "Thread-Topic", original.thread_topic
-        )
+    topic = one_line(original.thread_topic or "")
+    if topic:
+        message["Thread-Topic"] = topic
     return _finish(message, sender, message_id, to, cc, body, attachments)
 
 
