@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import logging.handlers
 import re
@@ -18,7 +20,7 @@ MAX_LOG_BYTES = 5 * 1024 * 1024
 LOG_BACKUPS = 5
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
-_QUOTED_OR_WORD = r'(?:"(?:[^"\\]|\\.)*"|\S+)'
+_QUOTED_OR_WORD = r"""(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|\S+)"""
 
 # Each pattern keeps group 1 and replaces the rest of the match. They cover
 # wire logs of IMAP and SMTP, key=value pairs and HTTP headers.
@@ -47,15 +49,35 @@ def redact(text: str, secrets: frozenset[str] | None = None) -> str:
     secrets = known_secrets() if secrets is None else secrets
 
     # Longest first, so a secret that contains another is hidden whole.
-    for secret in sorted(secrets, key=len, reverse=True):
-        if secret in text:
-            text = text.replace(secret, REDACTED)
+    forms = {form for secret in secrets for form in _shown_forms(secret)}
+    for form in sorted(forms, key=len, reverse=True):
+        if form in text:
+            text = text.replace(form, REDACTED)
 
     for pattern in _PATTERNS:
         text = pattern.sub(lambda match: match.group(1) + REDACTED, text)
 
     lines = [_BASE64_LINE.sub(r"\1" + REDACTED, line) for line in text.split("\n")]
     return "\n".join(lines)
+
+
+def _shown_forms(secret: str) -> set[str]:
+    """Return the ways a secret shows up in log text: as is, escaped, encoded.
+
+    ``%r`` of a value, a list or an exception, JSON and bytes reprs escape
+    quotes, backslashes and non-ASCII characters, so the plain text alone
+    would not match them.
+    """
+    forms = {
+        secret,
+        repr(secret)[1:-1],
+        ascii(secret)[1:-1],
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        repr(secret.encode())[2:-1],
+        base64.b64encode(secret.encode()).decode().rstrip("="),
+    }
+    return {form for form in forms if form}
 
 
 class RedactingFilter(logging.Filter):
