@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from sagicc_tui.logs import redact, setup_logging
+from sagicc_tui.paths import resolve_paths
 from sagicc_tui.settings import (
     DEFAULT_PORTS,
     OAUTH_ACCESS_TOKEN,
@@ -44,6 +45,7 @@ from sagicc_tui.settings import (
 )
 from sagicc_tui.settings.descriptions import FIELD_HELP
 from sagicc_tui.settings.validation import FIELD_PARSERS
+from sagicc_tui.store import TicketStore
 
 logger = logging.getLogger(__name__)
 
@@ -372,10 +374,24 @@ def run_edit(args: argparse.Namespace) -> int:
     store = open_secret_store(updated)
     if args.rename:
         rename_channel_secrets(store, args.name, new_name)
+        _rename_in_ticket_store(args.name, new_name)
     if secret is not None:
         store.set(secret_key(new_name, _secret_kind(args, channel)), secret)
     print(f'Updated channel "{new_name}".')
     return 0
+
+
+def _rename_in_ticket_store(old_name: str, new_name: str) -> None:
+    """Keep the channel's tickets and sync position under its new name.
+
+    Without this the engine would see a new, empty channel and import the
+    whole mailbox again.
+    """
+    store_file = resolve_paths().store_file
+    if not store_file.exists():
+        return
+    with TicketStore.open(store_file) as tickets:
+        tickets.rename_channel(old_name, new_name, who=getpass.getuser())
 
 
 def run_remove(args: argparse.Namespace) -> int:

@@ -120,17 +120,8 @@ def recent_acknowledgements(store: TicketStore, address: str, now: datetime) -> 
     The count comes from the store's outbox, so it persists across engine
     restarts and includes acknowledgements still waiting to be sent.
     """
-    # NOTE: the store has no outbox query by creator and time, so this reads
-    # the whole outbox (raw bytes included) once per acknowledgement. That
-    # is fine for thousands of outgoing messages and slow for millions.
-    since = now - RATE_WINDOW
-    address = address.lower()
-    return sum(
-        1
-        for item in store.outbox()
-        if item.created_by == ACK_ACTOR
-        and item.created_at >= since
-        and address in (r.lower() for r in item.rcpt_to)
+    return store.count_outgoing(
+        recipient=address, created_by=ACK_ACTOR, since=now - RATE_WINDOW
     )
 
 

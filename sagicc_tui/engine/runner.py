@@ -38,6 +38,9 @@ MAX_PARSE_WORKERS = 2
 # Messages per body-pass transaction.
 BODY_BATCH = 500
 
+# Seconds between trims of the store's change log, which consoles poll.
+PRUNE_SECONDS = 3600.0
+
 
 class EngineLocked(RuntimeError):
     """Another process already runs the engine on this store."""
@@ -89,6 +92,7 @@ class Engine:
         self.outbox: OutboxWorker | None = None
         self._run_outbox = run_outbox
         self._acknowledge = acknowledge
+        self._last_prune: float | None = None
         self.acks: ChangeLogAcknowledger | None = None
         self._executor: Executor | None = None
         self._lock: EngineLock | None = None
@@ -310,6 +314,21 @@ class Engine:
             if not self._stopped.is_set():
                 self._acknowledge_new()
                 await self._index_all_bodies()
+                self._prune_changes()
+
+    def _prune_changes(self) -> None:
+        """Trim the store's change log now and then, so it does not grow forever."""
+        now = self.clock.monotonic()
+        if self._last_prune is not None and now - self._last_prune < PRUNE_SECONDS:
+            return
+        self._last_prune = now
+        try:
+            removed = self.store.prune_changes()
+        except Exception:
+            log.exception("pruning the change log failed")
+            return
+        if removed:
+            log.info("pruned %d old change rows", removed)
 
     def _acknowledge_new(self) -> None:
         if self.acks is None:

@@ -444,3 +444,29 @@ def test_every_setting_has_flag_and_help(
     help_text = capsys.readouterr().out
     for name in fields:
         assert "--" + name.replace("_", "-") in help_text
+
+
+def test_edit_rename_keeps_tickets(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sagicc_tui.paths import resolve_paths
+    from sagicc_tui.store import TicketStore
+    from sagicc_tui.store.ingest import IngestParams, ingest
+
+    _run(
+        monkeypatch,
+        *("add", "support", "--kind", "incoming", "--host", "127.0.0.1"),
+        *("--username", "u", "--no-secret"),
+    )
+    paths = resolve_paths().ensure()
+    raw = b"From: a@example.test\r\nSubject: hi\r\nMessage-ID: <r1@x>\r\n\r\nbody\r\n"
+    with TicketStore.open(paths=paths) as store:
+        ingest(store, IngestParams(channel="support"), [raw])
+        store.set_cursor("support", "INBOX", 7, 1)
+
+    assert _run(monkeypatch, "edit", "support", "--rename", "helpdesk") == 0
+
+    with TicketStore.open(paths=paths) as store:
+        (ticket,) = store.list_tickets()
+        assert ticket.channel == "helpdesk"
+        cursor = store.get_cursor("helpdesk", "INBOX")
+        assert cursor is not None
+        assert cursor.last_uid == 1
