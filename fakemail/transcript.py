@@ -66,16 +66,21 @@ class Transcript:
     def _redact_client(self, connection_id: str, text: str) -> str:
         if connection_id in self._in_sasl:
             return REDACTED
-        words = text.split(" ")
+        # Split on any run of whitespace: a malformed command such as
+        # "a1  LOGIN user pass" still carries the password, and it is
+        # recorded before the parser rejects it.
+        words = text.split()
         upper = [word.upper() for word in words[:3]]
         if upper[:1] == ["AUTH"]:
             self._in_sasl.add(connection_id)
             return " ".join(words[:2] + ([REDACTED] if len(words) > 2 else []))
-        if len(upper) >= 2 and upper[1] == "AUTHENTICATE":
+        if "AUTHENTICATE" in upper:
+            end = upper.index("AUTHENTICATE") + 2
             self._in_sasl.add(connection_id)
-            return " ".join(words[:3] + ([REDACTED] if len(words) > 3 else []))
-        if len(upper) >= 2 and upper[1] == "LOGIN":
-            return " ".join(words[:2] + [REDACTED])
+            return " ".join(words[:end] + ([REDACTED] if len(words) > end else []))
+        if "LOGIN" in upper:
+            end = upper.index("LOGIN") + 1
+            return " ".join(words[:end] + [REDACTED])
         return text
 
     def _track_server(self, connection_id: str, text: str) -> None:

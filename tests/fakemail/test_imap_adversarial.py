@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from fakemail.imap.mailboxes import _pattern
-from tests.fakemail.imap_support import RawClient, fill, serve
+from fakemail.transcript import Transcript
+from tests.fakemail.imap_support import PASSWORD, RawClient, fill, serve
 
 # A LIST pattern of many wildcards made the regex matcher backtrack for
 # hours while holding the event loop, so every client of the server hung.
@@ -117,3 +118,32 @@ async def test_moderate_search_nesting_works(tmp_path: Path) -> None:
         assert lines[0] == b"* SEARCH 1 2\r\n"
         assert lines[-1].startswith(b"A1 OK")
         await client.close()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        b'L1  LOGIN agent@example.test "s3cret-imap-password"',
+        b'L2\tLOGIN agent@example.test "s3cret-imap-password"',
+        b'L3 LOGIN\tagent@example.test "s3cret-imap-password"',
+        b' L4 LOGIN agent@example.test "s3cret-imap-password"',
+        b"L5  AUTHENTICATE PLAIN AGFnZW50QGV4YW1wbGUudGVzdABzM2NyZXQ=",
+        b"L6 UID LOGIN agent@example.test s3cret-imap-password",
+    ],
+    ids=["double-space", "tab-after-tag", "tab-after-login", "lead", "auth", "uid"],
+)
+async def test_malformed_login_redacted(tmp_path: Path, command: bytes) -> None:
+    path = tmp_path / "transcript.log"
+    transcript = Transcript(path)
+    async with serve(tmp_path, transcript=transcript) as running:
+        client = await RawClient.connect(running.port)
+        await client.send(command + b"\r\n")
+        await client.line()
+        await client.command(b"N", b"NOOP")
+        await client.close()
+    transcript.close()
+
+    text = path.read_text()
+    assert PASSWORD not in text
+    assert "AGFnZW50QGV4YW1wbGUudGVzdABzM2NyZXQ=" not in text
+    assert "C N NOOP" in text
