@@ -96,6 +96,11 @@ def _make_context(
 ) -> _Context:
     sender = record.from_addr.key if record.from_addr else ""
     signed = key is not None and verify_message_id(record.message_id, key) is not None
+    # Anyone who received one of our replies can send a message under its
+    # Message-ID. A signed id proves we minted the id, not that we sent this
+    # message, so it counts as ours only from one of our addresses (or
+    # when the caller names none).
+    signed = signed and (not own or sender in own)
     outbound = signed or (bool(sender) and sender in own)
     customer = _first_recipient(record, own) if outbound else sender
     return _Context(
@@ -133,6 +138,8 @@ def _duplicate_or_own_copy(context: _Context) -> Assignment | None:
             subject_key=context.subject_key,
         )
 
+    if not context.outbound:
+        return None
     number = _verified_number(context, message_id)
     ticket = index.ticket_by_number(number) if number is not None else None
     if ticket is None:
