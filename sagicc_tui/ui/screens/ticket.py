@@ -65,7 +65,7 @@ class TicketScreen(Screen[None]):
 
     @on(StoreChanged)
     def reload(self, event: StoreChanged) -> None:
-        if any(c.ticket_id in (self.ticket_id, None) for c in event.changes):
+        if any(c.ticket_id == self.ticket_id for c in event.changes):
             self.load()
 
     def load(self) -> None:

@@ -23,6 +23,8 @@ MAX_CACHED_PAGES = 16
 # Rendered lines kept; a new ticket shifts rows down, so most lines of the
 # next paint are hits.
 MAX_CACHED_LINES = 512
+# Ages are shown in minutes at best, so the rows repaint this often.
+AGE_REFRESH_SECONDS = 30.0
 # How far around the cursor a reload looks for the selected ticket.
 RESELECT_WINDOW = 50
 
@@ -88,6 +90,7 @@ class FeedList(ScrollView, can_focus=True):
 
     def on_mount(self) -> None:
         self.reload()
+        self.set_interval(AGE_REFRESH_SECONDS, self.refresh, name="feed-ages")
 
     # Data
 
