@@ -7,6 +7,7 @@ from textual.widgets import Input
 
 from sagicc_tui.ui.app import SagiccApp
 from tests.ui.memory_backend import FROZEN_NOW, MemoryBackend
+from tests.ui.store_data import STORE_NOW, fill_store
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 
@@ -77,3 +78,20 @@ def test_help_snapshot(snap_compare, size) -> None:
 @pytest.mark.parametrize("size", SIZES)
 def test_welcome_snapshot(snap_compare, size) -> None:
     assert snap_compare(fixed_app(no_channels()), terminal_size=size)
+
+
+def store_app(tmp_path) -> SagiccApp:
+    backend = fill_store(tmp_path / "home")
+    return SagiccApp(
+        backend, now=lambda: STORE_NOW, cursor_blink=False, poll_seconds=3600
+    )
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_store_feed_snapshot(snap_compare, size, tmp_path) -> None:
+    assert snap_compare(store_app(tmp_path), terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_store_ticket_snapshot(snap_compare, size, tmp_path) -> None:
+    assert snap_compare(store_app(tmp_path), press=["enter"], terminal_size=size)
