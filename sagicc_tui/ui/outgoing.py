@@ -87,7 +87,7 @@ class Outgoing:
     def _original(
         self, ticket: Ticket, message_id: int | None
     ) -> tuple[StoredMessage, MessageRecord]:
-        """Return the message answered: the one given, else the customer's last."""
+        """Return the message replied to: the one given, else the customer's last."""
         messages = self.store.ticket_messages(ticket.id)
         chosen = next((m for m in messages if m.id == message_id), None)
         if chosen is None:
@@ -150,8 +150,8 @@ class Outgoing:
         )
         own = [c.sender_address for c in self.config().outgoing if c.sender_address]
         # TODO: sign the Message-ID with the ticket key once the engine exposes
-        # where that key is kept; answers still thread back through
-        # In-Reply-To because the outgoing copy is stored on the ticket.
+        # where that key is kept. Until then customers' replies still thread
+        # back through In-Reply-To, because the outgoing copy is on the ticket.
         return build_reply(
             record,
             sender=sender,
