@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -227,55 +228,86 @@ def _pattern(pattern: str) -> Callable[[str], bool]:
 
     Names under INBOX also match without regard to case, as INBOX does.
     """
+    pattern = _collapse_wildcards(pattern)
+    if sum(char in "*%" for char in pattern) <= 1:
+        # One wildcard cannot make a regex backtrack more than once per
+        # character, and the regex engine is far faster than a Python loop.
+        exact = _regex_matcher(pattern, fold=False)
+        folded = _regex_matcher(pattern, fold=True)
+    else:
+        exact = _bitset_matcher(pattern, fold=False)
+        folded = _bitset_matcher(pattern, fold=True)
 
     def matches(name: str) -> bool:
-        if _wildcard_match(pattern, name, fold=False):
+        if exact(name):
             return True
         inbox = name == INBOX or name.startswith(INBOX + DELIMITER)
-        return inbox and _wildcard_match(pattern, name, fold=True)
+        return inbox and folded(name)
 
     return matches
 
 
-def _wildcard_match(pattern: str, name: str, *, fold: bool) -> bool:
-    """Match ``name`` against ``pattern`` in O(len(pattern) * len(name)).
+def _collapse_wildcards(pattern: str) -> str:
+    """Replace each run of wildcards by one: ``*`` if it has a ``*``, else ``%``."""
+    pieces = re.split(r"([*%]+)", pattern)
+    for position in range(1, len(pieces), 2):
+        pieces[position] = "*" if "*" in pieces[position] else "%"
+    return "".join(pieces)
 
-    Tracks the set of pattern positions reachable so far. A regex with
-    one ``.*`` per wildcard backtracked exponentially on patterns of many
-    wildcards, holding the event loop (and every client) meanwhile.
+
+def _regex_matcher(pattern: str, *, fold: bool) -> Callable[[str], bool]:
+    pieces = []
+    for char in pattern:
+        if char == "*":
+            pieces.append(".*")
+        elif char == "%":
+            pieces.append("[^/]*")
+        else:
+            pieces.append(re.escape(char))
+    flags = re.DOTALL | (re.IGNORECASE if fold else 0)
+    compiled = re.compile("".join(pieces) + r"\Z", flags)
+    return lambda name: compiled.match(name) is not None
+
+
+def _bitset_matcher(pattern: str, *, fold: bool) -> Callable[[str], bool]:
+    """Match in O(len(pattern) * len(name)) by tracking reachable positions.
+
+    Bit ``i`` of ``states`` is set when the name read so far can end at
+    pattern position ``i``. A regex with one ``.*`` per wildcard backtracked
+    exponentially on patterns of many wildcards, holding the event loop
+    (and every client) meanwhile. Expects no two adjacent wildcards.
     """
     if fold:
-        pattern, name = pattern.casefold(), name.casefold()
-    states = _after_wildcards(pattern, {0})
-    for char in name:
-        following = set()
-        for state in states:
-            if state == len(pattern):
-                continue
-            expected = pattern[state]
-            if expected == "*" or (expected == "%" and char != DELIMITER):
-                following.add(state)
-            elif expected == char:
-                following.add(state + 1)
-        if not following:
-            return False
-        states = _after_wildcards(pattern, following)
-    return len(pattern) in states
+        pattern = pattern.casefold()
+    literals: dict[str, int] = {}
+    stars = percents = 0
+    for position, char in enumerate(pattern):
+        bit = 1 << position
+        if char == "*":
+            stars |= bit
+        elif char == "%":
+            percents |= bit
+        else:
+            literals[char] = literals.get(char, 0) | bit
+    wildcards = stars | percents
+    accept = 1 << len(pattern)
 
+    def skip_empty_wildcards(states: int) -> int:
+        # A wildcard may match nothing; the next position is never one.
+        return states | ((states & wildcards) << 1)
 
-def _after_wildcards(pattern: str, states: set[int]) -> set[int]:
-    """Add the positions reached by letting wildcards match nothing."""
-    reached: set[int] = set()
-    for state in sorted(states):
-        # A position already reached had its wildcards walked from an
-        # earlier one, so each position is walked once.
-        if state in reached:
-            continue
-        reached.add(state)
-        while state < len(pattern) and pattern[state] in "*%":
-            state += 1
-            reached.add(state)
-    return reached
+    def matches(name: str) -> bool:
+        states = skip_empty_wildcards(1)
+        for char in name.casefold() if fold else name:
+            following = ((states & literals.get(char, 0)) << 1) | (states & stars)
+            if char != DELIMITER:
+                following |= states & percents
+            if not following:
+                return False
+            states = skip_empty_wildcards(following)
+        return bool(states & accept)
+
+    return matches
 
 
 async def status(session: Session, tag: bytes, parser: Parser, uid: bool) -> str:
