@@ -23,6 +23,11 @@ if TYPE_CHECKING:
 
 SYSTEM_FLAGS = "\\Answered \\Flagged \\Deleted \\Seen \\Draft"
 _STATUS_ITEMS = ("MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN")
+# fakemail's own limits for names that clients create. LIST and CREATE cost
+# grows with the square of the depth, so one client's 10,000-level name
+# stalled every session for seconds.
+MAX_FOLDER_DEPTH = 64
+MAX_FOLDER_NAME_LENGTH = 1000
 
 
 def mailbox_name(parser: Parser) -> str:
@@ -34,6 +39,20 @@ def mailbox_name(parser: Parser) -> str:
         raise CommandError("BAD", str(error)) from None
     name = name.rstrip(DELIMITER) or name
     return normalize_folder(name)
+
+
+def _check_new_name(name: str) -> list[str]:
+    """Return the levels of a name to create; NO when a level is empty or too deep."""
+    parts = name.split(DELIMITER)
+    if any(not part for part in parts):
+        raise CommandError("NO", f"Invalid mailbox name: {name}")
+    if len(parts) > MAX_FOLDER_DEPTH or len(name) > MAX_FOLDER_NAME_LENGTH:
+        raise CommandError(
+            "NO",
+            f"[CANNOT] Mailbox name too long: at most {MAX_FOLDER_DEPTH} levels "
+            f"and {MAX_FOLDER_NAME_LENGTH} characters.",
+        )
+    return parts
 
 
 def wire_name(name: str) -> bytes:
@@ -101,9 +120,7 @@ async def create(session: Session, tag: bytes, parser: Parser, uid: bool) -> str
     user = session.user or ""
     if name == INBOX or session.store.has_folder(user, name):
         raise CommandError("NO", f"[ALREADYEXISTS] Mailbox already exists: {name}")
-    parts = name.split(DELIMITER)
-    if any(not part for part in parts):
-        raise CommandError("NO", f"Invalid mailbox name: {name}")
+    parts = _check_new_name(name)
     # RFC 3501 says a server SHOULD create the missing parents of a new name.
     for depth in range(1, len(parts) + 1):
         session.store.create_folder(user, DELIMITER.join(parts[:depth]), exist_ok=True)
@@ -134,7 +151,7 @@ async def rename(session: Session, tag: bytes, parser: Parser, uid: bool) -> str
         raise CommandError(
             "NO", f"[ALREADYEXISTS] Target mailbox already exists: {new}"
         )
-    parts = new.split(DELIMITER)
+    parts = _check_new_name(new)
     for depth in range(1, len(parts)):
         session.store.create_folder(
             session.user or "", DELIMITER.join(parts[:depth]), exist_ok=True

@@ -158,3 +158,37 @@ async def test_malformed_login_redacted(tmp_path: Path, command: bytes) -> None:
     assert PASSWORD not in text
     assert "AGFnZW50QGV4YW1wbGUudGVzdABzM2NyZXQ=" not in text
     assert "C N NOOP" in text
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        b"CREATE " + b"a/" * 100 + b"b",
+        b"CREATE " + b"x" * 1001,
+        b"RENAME Archive " + b"a/" * 100 + b"b",
+    ],
+    ids=["create-deep", "create-long", "rename-deep"],
+)
+async def test_huge_folder_name_rejected(tmp_path: Path, command: bytes) -> None:
+    async with serve(tmp_path) as running:
+        running.store.create_folder("agent@example.test", "Archive")
+        client = await RawClient.connect(running.port)
+        await client.login()
+
+        lines = await client.command(b"A1", command)
+        listed = await client.command(b"A2", b'LIST "" *')
+
+        assert lines[-1].startswith(b"A1 NO [CANNOT]"), lines[-1]
+        assert len(listed) == 3
+        await client.close()
+
+
+async def test_deep_folder_within_limit_created(tmp_path: Path) -> None:
+    async with serve(tmp_path) as running:
+        client = await RawClient.connect(running.port)
+        await client.login()
+
+        lines = await client.command(b"A1", b"CREATE " + b"a/" * 63 + b"b")
+
+        assert lines[-1].startswith(b"A1 OK")
+        await client.close()
