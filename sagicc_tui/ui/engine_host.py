@@ -101,7 +101,7 @@ class EngineHost:
         return True
 
     async def _run(self) -> None:
-        from sagicc_tui.engine.outbox import OutboxWorker
+        from sagicc_tui.engine.replies import message_id_key
         from sagicc_tui.engine.runner import Engine
 
         self._stop_event = asyncio.Event()
@@ -111,23 +111,24 @@ class EngineHost:
             log.error("engine could not open the store: %s", error, exc_info=error)
             self._problem = f"the engine could not open the store: {error}"
             return
-        engine = Engine(self.config, store, self.secrets, ca_file=self.ca_file)
-        worker = OutboxWorker(store, self.config, self.secrets)
+        # The engine runs the outbox worker itself, and signs with the same
+        # store-wide key the console's replies use.
+        engine = Engine(
+            self.config,
+            store,
+            self.secrets,
+            ca_file=self.ca_file,
+            message_id_key=message_id_key(self.secrets),
+        )
         engine_task = asyncio.create_task(engine.run(), name="engine")
-        await asyncio.sleep(0)  # the engine takes its lock before its first await
-        worker_task = None
-        if not engine_task.done():
-            worker_task = asyncio.create_task(worker.run(), name="outbox")
         try:
             stop_wait = asyncio.create_task(self._stop_event.wait())
             await asyncio.wait(
                 [engine_task, stop_wait], return_when=asyncio.FIRST_COMPLETED
             )
         finally:
-            worker.stop()
             await engine.stop()
-            tasks = [t for t in (engine_task, worker_task) if t is not None]
-            results = await asyncio.gather(*tasks, return_exceptions=True)
+            results = await asyncio.gather(engine_task, return_exceptions=True)
             for result in results:
                 if isinstance(result, BaseException):
                     log.error("engine task failed: %s", result, exc_info=result)

@@ -15,18 +15,32 @@ from sagicc_tui.engine.compose import (
     Sender,
     build_new_message,
     build_reply,
-    local_message_id,
     quote_body,
 )
 from sagicc_tui.mail.parse import parse_message
 from sagicc_tui.mail.record import Address, MessageRecord
 from sagicc_tui.paths import resolve_paths
-from sagicc_tui.settings import Config, IncomingChannel, OutgoingChannel
+from sagicc_tui.settings import (
+    Config,
+    IncomingChannel,
+    OutgoingChannel,
+    load_config,
+    open_secret_store,
+)
 from sagicc_tui.store import Direction, StoredMessage, Ticket, TicketStore
+from sagicc_tui.tickets import make_message_id
 from sagicc_tui.tickets.tag import add_tag
 from sagicc_tui.ui.backend import ComposeMode, Draft
 
 log = logging.getLogger(__name__)
+
+
+def _stored_signing_key() -> bytes:
+    """Return the store-wide Message-ID key from this user's secret store."""
+    from sagicc_tui.engine.replies import message_id_key
+
+    config = load_config()
+    return message_id_key(open_secret_store(config))
 
 
 def parse_addresses(text: str, field: str) -> list[Address]:
@@ -55,11 +69,13 @@ class Outgoing:
         *,
         operator: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        signing_key: Callable[[], bytes] | None = None,
     ) -> None:
         self.store = store
         self.config = config
         self.operator = operator
         self.clock = clock
+        self.signing_key = signing_key or _stored_signing_key
 
     # Which channel sends
 
@@ -149,23 +165,22 @@ class Outgoing:
             outgoing.sender_address, outgoing.sender_name, outgoing.signature
         )
         own = [c.sender_address for c in self.config().outgoing if c.sender_address]
-        # TODO: sign the Message-ID with the ticket key once the engine exposes
-        # where that key is kept. Until then customers' replies still thread
-        # back through In-Reply-To, because the outgoing copy is on the ticket.
         return build_reply(
             record,
             sender=sender,
             ticket_subject=ticket.subject,
             tag=ticket.tag,
             body=body,
-            message_id=local_message_id(
-                sender.address.rpartition("@")[2] or "localhost"
-            ),
+            message_id=self._message_id(sender, ticket),
             reply_all=reply_all,
             own_addresses=own,
             attachments=attachments,
             now=self.clock(),
         )
+
+    def _message_id(self, sender: Sender, ticket: Ticket) -> str:
+        """Return our Message-ID, signed so answers thread back to ``ticket``."""
+        return make_message_id(sender.domain, ticket.number, self.signing_key())
 
     # Queueing
 
@@ -241,9 +256,7 @@ class Outgoing:
             cc=cc,
             subject=add_tag(draft.subject, ticket.number, prefix),
             body=draft.body,
-            message_id=local_message_id(
-                sender.address.rpartition("@")[2] or "localhost"
-            ),
+            message_id=self._message_id(sender, ticket),
             attachments=draft.attachments,
             now=self.clock(),
         )

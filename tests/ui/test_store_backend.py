@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from sagicc_tui.engine.replies import message_id_key
+from sagicc_tui.settings import load_config, open_secret_store
 from sagicc_tui.store.ingest import IngestParams, ingest
+from sagicc_tui.tickets import verify_message_id
 from sagicc_tui.ui.app import SagiccApp
 from sagicc_tui.ui.backend import FeedFilter
 from sagicc_tui.ui.screens.compose import ComposeScreen
@@ -62,6 +65,9 @@ async def test_reply_lands_in_outbox(store_backend) -> None:
     assert "Refunded today." in sent.get_payload(decode=True).decode()
     ticket = store_backend.store.get_ticket(items[0].ticket_id)
     assert ticket.message_count == 3
+    # Our Message-ID is signed with the store-wide key, so answers thread back.
+    key = message_id_key(open_secret_store(load_config()))
+    assert verify_message_id(items[0].message_id, key) == ticket.number
 
 
 async def test_close_recorded_with_operator(store_backend) -> None:
