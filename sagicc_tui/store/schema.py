@@ -202,28 +202,39 @@ def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
     """Apply every migration above the database's version up to ``target``.
 
     Each step and its version bump commit together, so a crash leaves the
-    database at a whole version. Returns the version reached.
+    database at a whole version. The version is read again inside each
+    step's write transaction, so two processes opening a new store at once
+    apply each step once. Returns the version reached.
     """
+    current = _checked_version(conn)
+    while current < target:
+        # executescript() would commit on its own; run the statements inside
+        # an explicit transaction instead so the version bump is atomic.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            current = _checked_version(conn)
+            if current >= target:
+                conn.execute("ROLLBACK")
+                break
+            for statement in _split_statements(MIGRATIONS[current]):
+                conn.execute(statement)
+            current += 1
+            conn.execute(f"PRAGMA user_version = {current}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    return current
+
+
+def _checked_version(conn: sqlite3.Connection) -> int:
     current = schema_version(conn)
     if current > SCHEMA_VERSION:
         raise SchemaTooNewError(
             f"store schema version {current} is newer than this program's "
             f"{SCHEMA_VERSION}: upgrade sagicc before opening this store"
         )
-
-    for version in range(current + 1, target + 1):
-        # executescript() would commit on its own; run the statements inside
-        # an explicit transaction instead so the version bump is atomic.
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in _split_statements(MIGRATIONS[version - 1]):
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {version}")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-    return max(current, target)
+    return current
 
 
 def _split_statements(script: str) -> list[str]:

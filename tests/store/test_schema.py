@@ -209,3 +209,30 @@ def test_open_non_database_rejected(tmp_path: Path) -> None:
 
     with pytest.raises(StoreOpenError, match="not a database"):
         TicketStore.open(path)
+
+
+def test_concurrent_open_migrates_once(tmp_path) -> None:
+    import threading
+
+    from sagicc_tui.store import TicketStore
+
+    path = tmp_path / "race.sqlite3"
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def open_store() -> None:
+        barrier.wait()
+        try:
+            TicketStore.open(path).close()
+        except BaseException as error:  # noqa: BLE001 - collected for the assert
+            errors.append(error)
+
+    threads = [threading.Thread(target=open_store) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    with TicketStore.open(path) as store:
+        assert store.count_tickets() == 0
