@@ -47,6 +47,15 @@ _TAG_PREFIX = re.compile(r"^[\w.-]*$")
 _ACTION = re.compile(r"^[a-z][a-z0-9_.]*$")
 
 
+def short_repr(value: Any, limit: int = 100) -> str:
+    """Return ``repr(value)``, cut after ``limit`` characters with the length added."""
+    shown = repr(value)
+    if len(shown) <= limit:
+        return shown
+    size = f"{len(value)} characters" if isinstance(value, str) else "long"
+    return f"{shown[:limit]}... ({size})"
+
+
 def find_forbidden_char(text: str, allowed: set[str] | None = None) -> str | None:
     """Return the first control or line-separator character in ``text``."""
     for char in text:
@@ -365,7 +374,7 @@ def _list_parser(item_parser: Parser, label: str) -> Callable[[Any], tuple[str, 
                 value = item_parser(item).lower()
             except FieldProblem as problem:
                 raise FieldProblem(
-                    f"entry {item!r} {problem.problem}", problem.fix
+                    f"entry {short_repr(item)} {problem.problem}", problem.fix
                 ) from None
             if value not in items:
                 items.append(value)
@@ -442,13 +451,13 @@ def parse_key_bindings(raw: Any) -> dict[str, str]:
     for action, key in raw.items():
         if not isinstance(action, str) or not _ACTION.match(action):
             raise FieldProblem(
-                f"action {action!r} is not an action name",
+                f"action {short_repr(action)} is not an action name",
                 "use lower-case action names such as reply or close_ticket",
             )
         keys = _line(key, max_length=64, label="key").split(",")
         if not all(part.strip() and not part.strip().count(" ") for part in keys):
             raise FieldProblem(
-                f"key {key!r} for {action} is not a key name",
+                f"key {short_repr(key)} for {action} is not a key name",
                 'use key names such as "r", "ctrl+r" or "j,down"',
             )
         bindings[action] = ",".join(part.strip() for part in keys)

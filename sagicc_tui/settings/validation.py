@@ -102,7 +102,7 @@ class SettingsError(ValueError):
 
     @property
     def message(self) -> str:
-        where = f'channel "{self.channel}", ' if self.channel else ""
+        where = f'channel "{_short_name(self.channel)}", ' if self.channel else ""
         return (
             f'{where}field "{self.field}": invalid value {_show(self.value)}: '
             f"{self.problem}. Fix: {_sentence(self.fix)}"
@@ -114,17 +114,39 @@ class SettingsError(ValueError):
         return f"{self.problem}. Fix: {_sentence(self.fix)}"
 
 
+def _short_name(name: str) -> str:
+    return name if len(name) <= 100 else f"{name[:100]}... ({len(name)} characters)"
+
+
 def _sentence(text: str) -> str:
     return text if text.endswith((".", "?", "!")) else text + "."
 
 
 def _show(value: Any) -> str:
-    """Show a value safely: repr escapes CR, LF and other control characters."""
-    if isinstance(value, str):
-        return repr(value)
+    """Show a value safely: repr escapes CR, LF and other control characters.
+
+    A long value is cut, so a pasted file does not become the error message.
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
     if hasattr(value, "value") and isinstance(value.value, str):
-        return repr(value.value)
-    return repr(value) if not isinstance(value, int | float) else str(value)
+        return f.short_repr(value.value)
+    return f.short_repr(value)
+
+
+def _has_surrogate(value: Any) -> bool:
+    """Tell whether text in ``value`` contains bytes that were not valid UTF-8.
+
+    Python turns such bytes in command-line arguments into lone surrogates,
+    which pass every text check but cannot be written back as UTF-8.
+    """
+    if isinstance(value, str):
+        return any("\ud800" <= char <= "\udfff" for char in value)
+    if isinstance(value, list | tuple):
+        return any(_has_surrogate(item) for item in value)
+    if isinstance(value, dict):
+        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
+    return False
 
 
 def _parsers(model_cls: type) -> dict[str, f.Parser]:
@@ -145,6 +167,14 @@ def parse_field(
     parser = _parsers(model_cls).get(field_name)
     if parser is None:
         raise KeyError(f"{model_cls.__name__} has no field {field_name!r}")
+    if _has_surrogate(raw_value):
+        raise SettingsError(
+            channel_name,
+            field_name,
+            raw_value,
+            "contains bytes that are not valid UTF-8",
+            "type the value again in a terminal or file that uses UTF-8",
+        )
     try:
         return parser(raw_value)
     except f.FieldProblem as problem:
