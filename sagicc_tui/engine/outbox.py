@@ -18,7 +18,12 @@ from sagicc_tui.engine.smtp import (
     send_message,
 )
 from sagicc_tui.engine.tokens import TokenProvider
-from sagicc_tui.settings import PASSWORD, SecretStore, secret_key
+from sagicc_tui.settings import (
+    PASSWORD,
+    SecretStore,
+    SecretStoreError,
+    secret_key,
+)
 from sagicc_tui.settings.models import (
     AuthMethod,
     Config,
@@ -166,6 +171,18 @@ class OutboxWorker:
             return False
         except ChannelError as error:
             self._fail(item, SendError(str(error), permanent=not error.retryable))
+            return False
+        except SecretStoreError as error:
+            # A locked keyring or a damaged secrets file can be fixed while
+            # the message waits, so it retries.
+            self._fail(item, SendError(str(error)))
+            return False
+        except Exception as error:  # noqa: BLE001 - recorded on the message
+            # Anything else left the claimed message in "sending", where no
+            # operator saw it and nothing retried it until a restart. It may
+            # have reached the server, so an operator decides about a retry.
+            log.exception("sending outbox message %s failed unexpectedly", item.id)
+            self._fail(item, SendError(f"sending failed: {error!r}", permanent=True))
             return False
 
         self.store.mark_sent(item.id, now=self.clock.now())
