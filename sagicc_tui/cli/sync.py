@@ -7,15 +7,14 @@ import asyncio
 import logging
 import signal
 import sys
-from pathlib import Path
 
+from sagicc_tui.engine.config_watch import watch_config
 from sagicc_tui.engine.errors import ChannelError
 from sagicc_tui.engine.replies import message_id_key
 from sagicc_tui.engine.runner import Engine, EngineLocked
 from sagicc_tui.logs import setup_logging
 from sagicc_tui.paths import Paths, resolve_paths
 from sagicc_tui.settings import ConfigError, load_config, open_secret_store
-from sagicc_tui.settings.secret_store import SECRETS_FILE_NAME
 from sagicc_tui.store import TicketStore
 
 log = logging.getLogger(__name__)
@@ -23,10 +22,6 @@ log = logging.getLogger(__name__)
 # Exit codes beyond 0 (success) and 1 (a channel failed in --once).
 EXIT_CONFIG = 2
 EXIT_LOCKED = 3
-
-# Seconds between checks for a changed config file or secrets file, so
-# 'sagicc channels add|edit' takes effect without restarting the service.
-CONFIG_CHECK_SECONDS = 5
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -102,42 +97,11 @@ async def _serve(engine: Engine, paths: Paths) -> None:
     loop = asyncio.get_running_loop()
     for number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(number, _stop, engine, number.name)
-    watcher = asyncio.create_task(_watch_config(engine, paths))
+    watcher = asyncio.create_task(watch_config(engine, paths))
     try:
         await engine.run()
     finally:
         watcher.cancel()
-
-
-async def _watch_config(engine: Engine, paths: Paths) -> None:
-    """Reload the engine when the config file changes; retry on new secrets."""
-    secrets_file = paths.secrets_dir / SECRETS_FILE_NAME
-    config_seen = _mtime(paths.config_file)
-    secrets_seen = _mtime(secrets_file)
-    while True:
-        await engine.clock.sleep(CONFIG_CHECK_SECONDS)
-        config_now, secrets_now = _mtime(paths.config_file), _mtime(secrets_file)
-        if config_now != config_seen:
-            config_seen = config_now
-            try:
-                config = load_config(paths.config_file)
-            except ConfigError as error:
-                log.error(
-                    "config changed but is invalid, keeping the old one: %s", error
-                )
-                continue
-            await engine.reload(config)
-        elif secrets_now != secrets_seen:
-            log.info("secrets changed; failed channels retry now")
-            engine.retry_failed()
-        secrets_seen = secrets_now
-
-
-def _mtime(path: Path) -> int | None:
-    try:
-        return path.stat().st_mtime_ns
-    except OSError:
-        return None
 
 
 def _stop(engine: Engine, signal_name: str) -> None:

@@ -101,6 +101,7 @@ class EngineHost:
         return True
 
     async def _run(self) -> None:
+        from sagicc_tui.engine.config_watch import watch_config
         from sagicc_tui.engine.replies import message_id_key
         from sagicc_tui.engine.runner import Engine
 
@@ -121,12 +122,15 @@ class EngineHost:
             message_id_key=message_id_key(self.secrets),
         )
         engine_task = asyncio.create_task(engine.run(), name="engine")
+        # Channels added or edited in any console reach this engine too.
+        watcher = asyncio.create_task(watch_config(engine, self.paths))
         try:
             stop_wait = asyncio.create_task(self._stop_event.wait())
             await asyncio.wait(
                 [engine_task, stop_wait], return_when=asyncio.FIRST_COMPLETED
             )
         finally:
+            watcher.cancel()
             await engine.stop()
             results = await asyncio.gather(engine_task, return_exceptions=True)
             for result in results:
