@@ -1,4 +1,4 @@
-"""At DEBUG level, real sign-ins over IMAP and SMTP leave no credential in the log."""
+"""At DEBUG level, real IMAP sign-ins leave no credential in the log."""
 
 from __future__ import annotations
 
