@@ -30,6 +30,10 @@ _POLICY = email.policy.SMTP.clone(max_line_length=998)
 # A msg-id without its angle brackets: printable ASCII except "<" and ">",
 # so an id can neither close the brackets early nor hide a second id.
 _MESSAGE_ID = re.compile(r"[!-;=?-~]+")
+# Longer inbound ids are not echoed: the root and parent ids that References
+# always keeps must fit one 998-character line, or Python encodes the whole
+# header as RFC 2047 words that no client reads as ids.
+MAX_MESSAGE_ID_LENGTH = 400
 # Dot-atom local part and host-name domain, as in RFC 5321 section 4.1.2.
 # Quoted local parts and address literals are rejected.
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
@@ -94,6 +98,8 @@ def one_line(value: str) -> str:
 
 def is_message_id(value: str) -> bool:
     """Tell whether ``value`` can be echoed between angle brackets safely."""
+    if len(value) > MAX_MESSAGE_ID_LENGTH:
+        return False
     return _MESSAGE_ID.fullmatch(value) is not None
 
 
@@ -303,7 +309,11 @@ def build_reply(
         message["References"] = " ".join(f"<{i}>" for i in chain)
     if original.thread_index:
         index = extend_thread_index(original.thread_index, moment)
-        message["Thread-Index"] = base64.b64encode(index).decode("ascii")
+        value = base64.b64encode(index).decode("ascii")
+        # Base64 cannot be folded, and an index over one line would go out
+        # as RFC 2047 words Outlook cannot read: leave it out instead.
+        if len("Thread-Index: ") + len(value) <= REFERENCES_LIMIT:
+            message["Thread-Index"] = value
     topic = one_line(original.thread_topic or "")
     if topic:
         message["Thread-Topic"] = topic

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -231,3 +232,40 @@ def test_attachment_name_breaks_replaced(tmp_path: Path, brk: str) -> None:
     assert attachment.get_content() == "data"
     for part in parse(composed.as_bytes()).walk():
         assert part["X-Injected"] is None
+
+
+def test_oversized_reference_left_out() -> None:
+    huge = "a" * 1_200 + "@evil.test"
+    original = customer_message(references=[huge, "m1@acme.test"])
+
+    composed = reply_to(original)
+
+    references = parse(composed.as_bytes())["References"]
+    assert references == "<m1@acme.test> <m2@customer.test>"
+    assert b"=?utf-8?" not in header_block(composed)
+
+
+def test_oversized_message_id_not_echoed() -> None:
+    original = customer_message(message_id="b" * 1_200 + "@evil.test")
+
+    composed = reply_to(original)
+
+    parsed = parse(composed.as_bytes())
+    assert parsed["In-Reply-To"] is None
+    assert parsed["References"] == "<m0@customer.test> <m1@acme.test>"
+
+
+@pytest.mark.parametrize("replies", [10, 200, 2_000])
+def test_thread_index_stays_one_line(replies: int) -> None:
+    parent = bytes(range(22)) + b"\x00\x00\x00\x10\x01" * replies
+    original = customer_message(thread_index=parent)
+
+    composed = reply_to(original)
+
+    block = header_block(composed)
+    assert b"=?utf-8?" not in block
+    value = parse(composed.as_bytes())["Thread-Index"]
+    if value is not None:
+        decoded = base64.b64decode(value, validate=True)
+        assert decoded[:-5] == parent
+        assert len(f"Thread-Index: {value}") <= 998
