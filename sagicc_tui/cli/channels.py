@@ -10,6 +10,7 @@ import importlib
 import json
 import logging
 import os
+import shlex
 import sys
 from collections.abc import Callable
 from typing import Any, TextIO
@@ -318,8 +319,8 @@ def run_add(args: argparse.Namespace) -> int:
     def add(config: Config) -> Config:
         if config.channel(args.name) is not None:
             raise CommandError(
-                f'a channel named "{args.name}" already exists; change it with '
-                f"'sagicc channels edit {args.name}'"
+                f'a channel named "{args.name}" already exists; change it with: '
+                f"sagicc channels edit {shlex.quote(args.name)}"
             )
         model_cls = channel_class(args.kind)
         changes = _changes(args, model_cls)
@@ -341,8 +342,8 @@ def run_add(args: argparse.Namespace) -> int:
     print(f'Added {channel.KIND.value} channel "{channel.name}".')
     if secret is None and channel.username:
         print(
-            f"No secret stored yet: run 'sagicc channels edit {channel.name} "
-            "--set-secret' before syncing.",
+            "No secret stored yet: run sagicc channels edit "
+            f"{shlex.quote(channel.name)} --set-secret before syncing.",
         )
     return 0
 

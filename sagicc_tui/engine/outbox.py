@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import shlex
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
@@ -228,7 +229,8 @@ class OutboxWorker:
         if password is None:
             raise SendError(
                 f"no password is stored for outgoing channel {channel.name!r}; "
-                f"set one with: sagicc channels edit {channel.name}",
+                "set one with: sagicc channels edit "
+                f"{shlex.quote(channel.name)} --set-secret",
                 permanent=True,
             )
         return SmtpCredentials(password=password)

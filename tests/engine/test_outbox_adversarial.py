@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import random
+import shlex
 
 from sagicc_tui.engine.outbox import OutboxWorker
-from sagicc_tui.settings import SecretStoreError
+from sagicc_tui.settings import FileSecretStore, SecretStoreError
 from sagicc_tui.settings.models import Config
 from sagicc_tui.store import OutboxState
 from tests.engine.test_outbox import later_clock, outgoing, queue
@@ -61,3 +62,30 @@ async def test_unexpected_sender_error_mark_failed(store) -> None:  # noqa: F811
     assert item.id == outbox_id
     assert item.state == OutboxState.FAILED
     assert "bug in the sender" in (item.last_error or "")
+
+
+async def test_missing_password_hint_pastes(store, tmp_path) -> None:  # noqa: F811
+    config = Config(outgoing=(outgoing(free_port(), name="Mail EU", username="a"),))
+    worker = OutboxWorker(
+        store, config, FileSecretStore(tmp_path / "secrets"), clock=later_clock()
+    )
+    store.queue_outgoing(
+        outgoing_channel="Mail EU",
+        raw=b"Subject: x\r\nMessage-ID: <eu-1@acme.test>\r\n\r\nx\r\n",
+        mail_from="support@acme.test",
+        rcpt_to=["ann@customer.test"],
+        who="operator",
+    )
+
+    await worker.send_due()
+
+    (item,) = store.outbox()
+    error = item.last_error or ""
+    command = error[error.index("sagicc channels edit") :]
+    assert shlex.split(command) == [
+        "sagicc",
+        "channels",
+        "edit",
+        "Mail EU",
+        "--set-secret",
+    ]
