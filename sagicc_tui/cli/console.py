@@ -87,7 +87,9 @@ def open_console(
     # Open (and create) the store before the engine's thread opens it too.
     store = TicketStore.open(paths.store_file)
     host = EngineHost(background, paths, config, secrets, ca_file=ca_file)
-    if run_engine and config.incoming:
+    # The engine starts even with no channels yet: it picks up channels the
+    # operator adds in this console when the config file changes.
+    if run_engine:
         host.start()
     try:
         backend = StoreBackend(store, settings, operator=operator)
