@@ -290,9 +290,9 @@ def build_reply(
         taken = own | {a.key for a in to}
         cc = _unique_addresses([*original.to, *original.cc], taken)
 
-    message["Subject"] = reject_control_characters(
-        "subject", reply_subject(ticket_subject, tag)
-    )
+    # The ticket's subject came from the customer's mail, so a control
+    # character in it is cleaned rather than blocking every reply.
+    message["Subject"] = one_line(reply_subject(ticket_subject, tag))
     # Ids come from inbound mail: one that could break out of its angle
     # brackets is left out rather than making the ticket unanswerable.
     if is_message_id(original.message_id):

@@ -269,3 +269,18 @@ def test_thread_index_stays_one_line(replies: int) -> None:
         decoded = base64.b64decode(value, validate=True)
         assert decoded[:-5] == parent
         assert len(f"Thread-Index: {value}") <= 998
+
+
+@pytest.mark.parametrize("control", ["\x00", "\x1b", "\x07", "\x7f", "\x9b"], ids=repr)
+def test_hostile_ticket_subject_still_replies(control: str) -> None:
+    composed = build_reply(
+        customer_message(),
+        sender=SENDER,
+        ticket_subject=f"Printer{control}[31m broken",
+        tag="[#7]",
+        body="We are on it.",
+        message_id="sagicc.7.abc@acme.test",
+        now=NOW,
+    )
+
+    assert parse(composed.as_bytes())["Subject"] == "Re: Printer [31m broken [#7]"
