@@ -16,8 +16,10 @@ _FIELD_NAME = re.compile(r"[!-9;-~]+")
 _FOLDING = re.compile(r"\r?\n(?=[ \t])")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?]*)\?=")
 # A bracketed id (inner whitespace is folding damage and is removed) or a
-# bare token with "@", as some mailers write ids without brackets.
-_MESSAGE_ID_TOKEN = re.compile(r"<([^<>]*)>|([^\s<>,;()]+@[^\s<>,;()]+)")
+# bare token; only bare tokens with "@" count, as some mailers write ids
+# without brackets. Matching the "@" in the pattern itself would rescan a
+# long token from every position, quadratic in its length.
+_MESSAGE_ID_TOKEN = re.compile(r"<([^<>]*)>|([^\s<>,;()]+)")
 # Characters that make an address list need the full tokenizer.
 _SPECIAL_IN_LISTS = ('"', "(", ":", ";", "\\")
 _COMMENT = re.compile(r"\([^()]*\)")
@@ -322,6 +324,8 @@ def parse_message_ids(
     ids = []
     for match in _MESSAGE_ID_TOKEN.finditer(value):
         bracketed, bare = match.groups()
+        if bracketed is None and "@" not in bare.strip("@"):
+            continue
         found = (
             "".join(bracketed.split()) if bracketed is not None else bare.strip("\"'")
         )

@@ -95,6 +95,21 @@ def test_in_reply_to_comment_is_ignored() -> None:
     assert record.in_reply_to == ["p@x.example"]
 
 
+def test_long_bare_token_in_references_skipped() -> None:
+    # A long token without "@" once took time quadratic in its length.
+    raw = message("Message-ID: <m@x.example>\nReferences: " + "a" * 200_000 + " <p@x>")
+    record = parse_message(raw, arrival=ARRIVAL)
+
+    assert record.references == ["p@x"]
+
+
+def test_bare_ids_need_text_around_at_sign() -> None:
+    raw = message("Message-ID: <m@x.example>\nReferences: c@d @x x@ y <f g@h>")
+    record = parse_message(raw, arrival=ARRIVAL)
+
+    assert record.references == ["c@d", "fg@h"]
+
+
 def test_message_id_without_at_sign_kept() -> None:
     record = parse_message(message("Message-ID: <20261204.1234>"), arrival=ARRIVAL)
 
