@@ -6,6 +6,7 @@ import base64
 import json
 import logging
 import logging.handlers
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -102,8 +103,26 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+# Logs hold customer addresses and subjects: the owner and the group that
+# shares SAGICC_HOME may read them (minus the umask), others never.
+LOG_FILE_MODE = 0o660
+LOG_DIR_MODE = 0o770
+
+
 class _SagiccHandler(logging.handlers.RotatingFileHandler):
-    """File handler of setup_logging, a subclass so that a rerun can replace it."""
+    """File handler of setup_logging, a subclass so that a rerun can replace it.
+
+    Each log file, rotated ones included, is created with LOG_FILE_MODE
+    minus the umask and without any permission for others.
+    """
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+        descriptor = os.open(self.baseFilename, flags, LOG_FILE_MODE)
+        mode = os.fstat(descriptor).st_mode & 0o777
+        if mode & 0o007:
+            os.fchmod(descriptor, mode & ~0o007)
+        return os.fdopen(descriptor, "a", encoding=self.encoding, errors=self.errors)
 
 
 def setup_logging(
@@ -120,7 +139,7 @@ def setup_logging(
     replaces the handler from the previous call.
     """
     paths = resolve_paths() if paths is None else paths
-    paths.log_dir.mkdir(parents=True, exist_ok=True)
+    paths.log_dir.mkdir(parents=True, exist_ok=True, mode=LOG_DIR_MODE)
     handler = _SagiccHandler(
         paths.log_file,
         maxBytes=MAX_LOG_BYTES,

@@ -129,3 +129,26 @@ def test_uncaught_error_one_line(
 def test_bad_format_arguments_do_not_raise(logged: Path) -> None:
     logging.getLogger("sagicc.test").info("two %s %s", "only-one")
     assert "only-one" in _read(logged)
+
+
+def test_log_file_never_readable_by_others(tmp_path: Path) -> None:
+    import logging
+    import os
+
+    from sagicc_tui.logs import setup_logging
+    from sagicc_tui.paths import resolve_paths
+
+    old = os.umask(0o022)
+    try:
+        paths = resolve_paths({"SAGICC_HOME": str(tmp_path / "home")})
+        log_file = setup_logging(paths, capture_exceptions=False)
+        logging.getLogger("test").warning("customer ann@example.test wrote")
+    finally:
+        os.umask(old)
+        for handler in logging.getLogger().handlers[:]:
+            if type(handler).__name__ == "_SagiccHandler":
+                logging.getLogger().removeHandler(handler)
+                handler.close()
+
+    assert log_file.stat().st_mode & 0o777 == 0o640
+    assert "ann@example.test" in log_file.read_text()
