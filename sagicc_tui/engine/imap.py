@@ -259,7 +259,21 @@ class ImapClient(ImapAuthMixin):
 
         protocol = self.protocol
         command = Command("STARTTLS", protocol.new_tag(), loop=protocol.loop)
+        protocol.starttls_tag = command.tag.encode("ascii")
         response = await self._run(protocol.execute(command), "STARTTLS")
+        protocol.starttls_tag = None
+        if response.result == "OK" and (
+            protocol.data_after_starttls or protocol.incomplete_line
+        ):
+            self.abort()
+            raise StartTlsFailed(
+                f"{host} sent unencrypted data after accepting STARTTLS, which "
+                "an attacker on the network path may have injected; the "
+                "connection is closed",
+                host=host,
+                port=port,
+                fix="Check the network path to the server, or use encryption ssl",
+            )
         if response.result != "OK":
             self.abort()
             raise StartTlsFailed(

@@ -52,6 +52,11 @@ class EngineProtocol(IMAP4ClientProtocol):
         self.greeting_error: Exception | None = None
         self.greeting_failed = asyncio.Event()
         self.continuation_handler: Callable[[bytes], None] | None = None
+        # Tag of a STARTTLS in flight. Bytes after its tagged response but
+        # before the TLS handshake were sent in clear by anyone on the path,
+        # so they are held back and the upgrade is refused.
+        self.starttls_tag: bytes | None = None
+        self.data_after_starttls = False
 
     def _on_connection_lost(self, error: Exception | None) -> None:
         if not self.lost.done():
@@ -65,6 +70,27 @@ class EngineProtocol(IMAP4ClientProtocol):
         except Exception as error:
             self.greeting_error = error
             self.greeting_failed.set()
+
+    def data_received(self, d: bytes) -> None:
+        if self.starttls_tag is not None:
+            d = self._cut_after_starttls(self.incomplete_line + d)
+            self.incomplete_line = b""
+            if not d:
+                return
+        super().data_received(d)
+
+    def _cut_after_starttls(self, data: bytes) -> bytes:
+        """Return ``data`` up to the end of STARTTLS's tagged response line."""
+        assert self.starttls_tag is not None
+        start = 0
+        while (end := data.find(b"\n", start)) >= 0:
+            if data.startswith(self.starttls_tag + b" ", start):
+                if data[end + 1 :]:
+                    self.data_after_starttls = True
+                self.starttls_tag = None
+                return data[: end + 1]
+            start = end + 1
+        return data
 
     def write(self, data: bytes) -> None:
         """Write raw bytes (a SASL response or DONE) without logging them."""
