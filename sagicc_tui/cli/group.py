@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sagicc_tui.mail.display import escape_json_controls, printable
 from sagicc_tui.mail.parse import parse_message
 from sagicc_tui.mail.record import MessageRecord
 from sagicc_tui.mail.sources import MailSourceError, iter_messages
@@ -212,7 +213,7 @@ def _to_json(grouped: list[GroupedMessage]) -> str:
     }
     if unticketed:
         document["not_ticketed"] = [_message_json(m) for m in unticketed]
-    return json.dumps(document, ensure_ascii=False, indent=2)
+    return escape_json_controls(json.dumps(document, ensure_ascii=False, indent=2))
 
 
 def _location(message: GroupedMessage) -> str:
@@ -222,9 +223,13 @@ def _location(message: GroupedMessage) -> str:
 
 
 def _message_lines(message: GroupedMessage) -> list[str]:
+    # Message-IDs and reasons come from the mail, so control characters in
+    # them are escaped before they reach the terminal.
+    message_id = printable(message.message_id, multiline=False)
+    reason = printable(message.reason, multiline=False)
     return [
-        f"  {_location(message)}  <{message.message_id}>",
-        f"      {message.action}: {message.reason}",
+        f"  {printable(_location(message), multiline=False)}  <{message_id}>",
+        f"      {message.action}: {reason}",
     ]
 
 

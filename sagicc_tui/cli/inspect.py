@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sagicc_tui.mail import MessageRecord, parse_message
+from sagicc_tui.mail.display import escape_json_controls, printable
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -58,6 +59,7 @@ def record_to_dict(record: MessageRecord) -> dict[str, Any]:
 
 
 def _format_text(fields: dict[str, Any]) -> str:
+    """Lay out ``fields`` as lines, control characters shown as escapes."""
     lines = []
     for name, value in fields.items():
         if name in ("body_text", "attachments"):
@@ -66,16 +68,16 @@ def _format_text(fields: dict[str, Any]) -> str:
             value = ", ".join(value)
         elif isinstance(value, bool):
             value = "yes" if value else "no"
-        lines.append(f"{name}: {'' if value is None else value}")
+        value = "" if value is None else str(value)
+        lines.append(f"{name}: {printable(value, multiline=False)}")
 
     lines.append(f"attachments: {len(fields['attachments'])}")
     for attachment in fields["attachments"]:
-        name = attachment["filename"] or "(no name)"
-        lines.append(
-            f"  {name} ({attachment['content_type']}, {attachment['size']} bytes)"
-        )
+        name = printable(attachment["filename"] or "(no name)", multiline=False)
+        content_type = printable(attachment["content_type"], multiline=False)
+        lines.append(f"  {name} ({content_type}, {attachment['size']} bytes)")
     lines.append("body_text:")
-    lines.append(fields["body_text"])
+    lines.append(printable(fields["body_text"], multiline=True))
     return "\n".join(lines)
 
 
@@ -104,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
 
     fields = record_to_dict(parse_message(raw, encoding=args.encoding))
     if args.json:
-        print(json.dumps(fields, ensure_ascii=False, indent=2))
+        print(escape_json_controls(json.dumps(fields, ensure_ascii=False, indent=2)))
     else:
         print(_format_text(fields))
     return 0

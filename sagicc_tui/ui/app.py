@@ -8,9 +8,11 @@ from datetime import UTC, datetime
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
+from sagicc_tui.mail.display import printable
 from sagicc_tui.ui.backend import Change, ConsoleBackend
 from sagicc_tui.ui.messages import StoreChanged
 from sagicc_tui.ui.screens.feed import FeedScreen
@@ -186,6 +188,28 @@ class SagiccApp(App[str | None]):
         else:
             for change in answered:
                 self.notify(change.summary or "A customer answered", title="Answer")
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Show a toast as plain text, whatever ``markup`` says.
+
+        Notifications quote subjects, names and server errors, so they are
+        never read as markup and their control characters are escaped.
+        """
+        super().notify(
+            printable(message, multiline=True),
+            title=printable(title, multiline=False),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     # Errors
 

@@ -17,6 +17,7 @@ from sagicc_tui.engine.compose import (
     build_reply,
     quote_body,
 )
+from sagicc_tui.mail.display import printable
 from sagicc_tui.mail.parse import parse_message
 from sagicc_tui.mail.record import Address, MessageRecord
 from sagicc_tui.paths import resolve_paths
@@ -125,10 +126,15 @@ class Outgoing:
         if ticket is None:
             raise LookupError(f"ticket {ticket_id} does not exist")
         stored, record = self._original(ticket, message_id)
+        # The quote is shown in the editor and sent back, so the customer's
+        # control characters are written as visible escapes in both.
         body = quote_body(record, stored.body_text or record.body_text)
+        body = printable(body, multiline=True)
         if mode == "forward":
             subject = add_tag(
-                f"Fwd: {ticket.subject}", ticket.number, self.config().ticket_tag_prefix
+                f"Fwd: {printable(ticket.subject, multiline=False)}",
+                ticket.number,
+                self.config().ticket_tag_prefix,
             )
             return Draft(
                 mode,
@@ -143,9 +149,9 @@ class Outgoing:
         message = composed.message
         return Draft(
             mode,
-            to=str(message.get("To", "")),
-            cc=str(message.get("Cc", "")),
-            subject=str(message["Subject"]),
+            to=printable(str(message.get("To", "")), multiline=False),
+            cc=printable(str(message.get("Cc", "")), multiline=False),
+            subject=printable(str(message["Subject"]), multiline=False),
             body=body,
             ticket_id=ticket.id,
             reply_to_message=stored.id,

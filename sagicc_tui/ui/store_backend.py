@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sagicc_tui.mail.body import attachment_bytes
+from sagicc_tui.mail.display import printable
 from sagicc_tui.settings import Config
 from sagicc_tui.store import (
     ChangeKind,
@@ -46,28 +47,34 @@ NO_STATE = "waiting"
 OUTGOING_STATE = "on demand"
 
 
+def _line(text: str) -> str:
+    return printable(text, multiline=False)
+
+
 def feed_row(ticket: Ticket) -> FeedRow:
+    """Build a ticket's feed row, its customer's text made safe to print."""
     return FeedRow(
         ticket_id=ticket.id,
         number=ticket.number,
         status=str(ticket.status),
-        channel=ticket.channel,
-        customer=ticket.customer_name or ticket.customer_addr,
-        subject=ticket.subject,
+        channel=_line(ticket.channel),
+        customer=_line(ticket.customer_name or ticket.customer_addr),
+        subject=_line(ticket.subject),
         message_count=ticket.message_count,
         last_activity=ticket.last_activity,
     )
 
 
 def message_view(message: StoredMessage) -> MessageView:
+    """Build a message's view with every header, name and body made printable."""
     sender = message.from_addr
     if message.from_name:
         sender = f"{message.from_name} <{message.from_addr}>"
     attachments = tuple(
         AttachmentView(
             part_index=int(item.get("part_index", -1)),  # type: ignore[call-overload]
-            filename=str(item.get("filename") or "unnamed"),
-            content_type=str(item.get("content_type", "")),
+            filename=_line(str(item.get("filename") or "unnamed")),
+            content_type=_line(str(item.get("content_type", ""))),
             size=int(item.get("size", 0)),  # type: ignore[call-overload]
         )
         for item in message.attachments
@@ -77,15 +84,15 @@ def message_view(message: StoredMessage) -> MessageView:
         delivery = str(message.outbox_state)
     return MessageView(
         message_id=message.id,
-        sender=sender,
-        to=", ".join(message.to),
-        cc=", ".join(message.cc),
+        sender=_line(sender),
+        to=_line(", ".join(message.to)),
+        cc=_line(", ".join(message.cc)),
         date=message.date,
-        subject=message.subject,
-        body=message.body_text,
+        subject=_line(message.subject),
+        body=printable(message.body_text, multiline=True),
         outgoing=message.direction == Direction.OUT,
         kind=message.kind,
-        join_reason=message.reason,
+        join_reason=_line(message.reason),
         attachments=attachments,
         delivery=delivery,
     )
@@ -138,13 +145,14 @@ class StoreBackend:
             ticket = self.store.get_ticket(change.ticket_id)
         if ticket is None:
             return Change(change.seq, kind, change.ticket_id)
-        who = ticket.customer_name or ticket.customer_addr
-        summary = f"#{ticket.number} {ticket.subject} ({who})"
+        row = feed_row(ticket)
+        who, subject = row.customer, row.subject
+        summary = f"#{ticket.number} {subject} ({who})"
         if kind == "message-added" and change.ticket_id not in created:
             message = self._message(change.message_row_id)
             if message is not None and message.direction == Direction.IN:
                 kind = "customer-answered"
-                summary = f"{who} answered #{ticket.number} {ticket.subject}"
+                summary = f"{who} answered #{ticket.number} {subject}"
         return Change(change.seq, kind, change.ticket_id, summary)
 
     def _message(self, row_id: int | None) -> StoredMessage | None:
@@ -172,7 +180,8 @@ class StoreBackend:
         ticket = self.store.get_ticket(ticket_id)
         if ticket is None or ticket.merged_into_id is not None:
             return None
-        return TicketView(feed_row(ticket), ticket.customer_addr, ticket.closed_at)
+        address = _line(ticket.customer_addr)
+        return TicketView(feed_row(ticket), address, ticket.closed_at)
 
     def ticket_messages(self, ticket_id: int) -> list[MessageView]:
         return [message_view(m) for m in self.store.ticket_messages(ticket_id)]
@@ -216,10 +225,10 @@ class StoreBackend:
             OutboxEntry(
                 outbox_id=item.id,
                 ticket_id=item.ticket_id,
-                recipients=", ".join(item.rcpt_to),
+                recipients=_line(", ".join(item.rcpt_to)),
                 subject="",
                 state=str(item.state),
-                error=item.last_error or "",
+                error=_line(item.last_error or ""),
             )
             for item in self.store.outbox(ticket_id, states=pending)
         ]

@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from textual.message import Message
 
 from sagicc_tui.ui.app import SagiccApp
 from tests.ui.memory_backend import FROZEN_NOW, MemoryBackend
+from tests.ui.store_data import fill_store
 
 
 @pytest.fixture
 def backend() -> MemoryBackend:
     return MemoryBackend()
+
+
+@pytest.fixture
+def store_backend(tmp_path: Path):
+    """A ``StoreBackend`` on a real store filled by ``fill_store``."""
+    backend = fill_store(tmp_path / "home")
+    yield backend
+    backend.store.close()
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ async def test_channels_list_states(make_app) -> None:
         screen = await open_channels(pilot)
         table = screen.query_one(DataTable)
         assert table.row_count == 3
-        billing = table.get_row_at(1)
+        billing = [str(cell) for cell in table.get_row_at(1)]
         assert billing[:3] == ["billing", "incoming", "syncing"]
         assert billing[3] == "████░░░░░░  40%"
 

@@ -16,14 +16,7 @@ from sagicc_tui.ui.backend import FeedFilter
 from sagicc_tui.ui.screens.compose import ComposeScreen
 from sagicc_tui.ui.screens.ticket import TicketScreen
 from sagicc_tui.ui.widgets.feed_list import FeedList
-from tests.ui.store_data import CUSTOMERS, STORE_NOW, customer_mail, fill_store
-
-
-@pytest.fixture
-def store_backend(tmp_path: Path):
-    backend = fill_store(tmp_path / "home")
-    yield backend
-    backend.store.close()
+from tests.ui.store_data import CUSTOMERS, STORE_NOW, customer_mail
 
 
 def make_app(backend) -> SagiccApp:

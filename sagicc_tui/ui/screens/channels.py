@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from sagicc_tui.mail.display import printable
 from sagicc_tui.ui.backend import ChannelKind, ChannelStateView, StepResult
 from sagicc_tui.ui.messages import StoreChanged
 from sagicc_tui.ui.screens.channel_form import ChannelFormScreen, step_line
@@ -76,11 +78,12 @@ class ChannelsScreen(Screen[None]):
         table.clear()
         now = self.app.now()
         for state in self.app.backend.channel_states():
+            # Text cells: a DataTable reads plain strings as markup.
             table.add_row(
-                state.name,
+                Text(printable(state.name, multiline=False)),
                 state.kind,
                 state.state,
-                state_detail(state, now),
+                Text(printable(state_detail(state, now), multiline=False)),
                 key=f"{state.kind}:{state.name}",
             )
         if table.row_count:
@@ -134,7 +137,8 @@ class ChannelsScreen(Screen[None]):
     def action_test(self) -> None:
         selected = self._selected()
         if selected:
-            self.query_one("#channel-test", Static).update(f"Testing {selected[1]}…")
+            testing = Text(f"Testing {selected[1]}…")
+            self.query_one("#channel-test", Static).update(testing)
             self._run_test(*selected)
 
     @work(
@@ -156,7 +160,8 @@ class ChannelsScreen(Screen[None]):
         self.app.call_from_thread(self._show_test, "\n".join(lines.values()))
 
     def _show_test(self, text: str) -> None:
-        self.query_one("#channel-test", Static).update(text)
+        shown = Text(printable(text, multiline=True))
+        self.query_one("#channel-test", Static).update(shown)
 
     def action_back(self) -> None:
         self.dismiss()

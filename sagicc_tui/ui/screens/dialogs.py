@@ -24,7 +24,7 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(self.question)
+            yield Static(self.question, markup=False)
             yield Label("[b]y[/b] yes   [b]n[/b] no")
 
     def action_answer(self, answer: bool) -> None:
@@ -44,7 +44,7 @@ class PromptDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(self.question)
+            yield Static(self.question, markup=False)
             yield Input(self.value, placeholder=self.placeholder, id="prompt-input")
             yield Label("[b]Enter[/b] accept   [b]Escape[/b] cancel")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -35,7 +36,10 @@ class DraftsDialog(ModalScreen[str | None]):
         with Vertical(classes="dialog"):
             yield Label("[b]Postponed drafts[/b]  Enter opens one, Escape closes")
             yield OptionList(
-                *(Option(draft_label(d), id=draft_id) for draft_id, d in self.drafts),
+                *(
+                    Option(Text(draft_label(d)), id=draft_id)
+                    for draft_id, d in self.drafts
+                ),
                 id="drafts",
             )
 

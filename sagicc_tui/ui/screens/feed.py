@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from sagicc_tui.mail.display import printable
 from sagicc_tui.ui.backend import FeedFilter
 from sagicc_tui.ui.messages import StoreChanged
 from sagicc_tui.ui.widgets.feed_columns import header_text
@@ -76,7 +78,8 @@ class FeedScreen(Screen[None]):
             parts.append(f"channel: {query.channel}")
         if query.search:
             parts.append(f"search: {query.search}")
-        self.query_one("#feed-title", Static).update(" · ".join(parts), layout=False)
+        title = Text(printable(" · ".join(parts), multiline=False))
+        self.query_one("#feed-title", Static).update(title, layout=False)
         self._update_header()
         backend = self.app.backend
         self.query_one(StatusLine).show(

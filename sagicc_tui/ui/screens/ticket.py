@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -77,9 +78,12 @@ class TicketScreen(Screen[None]):
             self.dismiss()
             return
         row = self.ticket.row
+        # Text, not a markup string: a subject such as "[b]" must show as typed.
         self.query_one("#ticket-title", Static).update(
-            f"#{row.number} {row.subject}\n{row.status} · {row.channel} · "
-            f"{row.customer} <{self.ticket.customer_address}>"
+            Text(
+                f"#{row.number} {row.subject}\n{row.status} · {row.channel} · "
+                f"{row.customer} <{self.ticket.customer_address}>"
+            )
         )
         had = len(self.messages)
         self.messages = list(backend.ticket_messages(self.ticket_id))
@@ -102,7 +106,7 @@ class TicketScreen(Screen[None]):
             f"outbox: {e.state} → {e.recipients} {e.error}".rstrip() for e in entries
         ]
         outbox = self.query_one("#ticket-outbox", Static)
-        outbox.update("\n".join(lines))
+        outbox.update(Text("\n".join(lines)))
         outbox.display = bool(lines)
 
     def _highlight(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+from textual.markup import escape
 from textual.widgets import Static
 
 from sagicc_tui.ui.backend import ChannelStateView, OutboxEntry
@@ -44,7 +45,7 @@ class StatusLine(Static):
         pending = sum(1 for e in outbox if e.state not in ("sent", "cancelled"))
         failed = sum(1 for e in outbox if e.state == "failed")
         parts = [
-            f"[b]{channel or 'all channels'}[/b]",
+            f"[b]{escape(channel or 'all channels')}[/b]",
             summarize_states(states),
             f"{shown:,} tickets",
         ]
