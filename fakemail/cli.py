@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.metadata
 import json
 import logging
 import os
+import shutil
 import signal
 import sys
 from collections.abc import Sequence
@@ -26,8 +28,27 @@ _SCHEMES = {
 }
 
 
+# Exit status after the reader of standard output went away (as with `| head`):
+# 128 + SIGPIPE, what a shell reports for a program killed by that signal.
+BROKEN_PIPE_STATUS = 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
+    try:
+        status = _run(argv)
+        # Flush here so a closed pipe surfaces now, not at interpreter exit.
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        # Point stdout at devnull so the interpreter's final flush is quiet.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return BROKEN_PIPE_STATUS
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -50,6 +71,7 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="log every step to stderr"
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="serve a scenario until Ctrl+C")
@@ -58,10 +80,16 @@ def _build_parser() -> argparse.ArgumentParser:
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)"
     )
     serve.add_argument(
-        "--imap-port", type=int, default=0, help="port of the first IMAP listener"
+        "--imap-port",
+        type=_port,
+        default=0,
+        help="port of the first IMAP listener, 0-65535 (default 0: a free port)",
     )
     serve.add_argument(
-        "--smtp-port", type=int, default=0, help="port of the first SMTP listener"
+        "--smtp-port",
+        type=_port,
+        default=0,
+        help="port of the first SMTP listener, 0-65535 (default 0: a free port)",
     )
     serve.add_argument(
         "--speed",
@@ -69,7 +97,7 @@ def _build_parser() -> argparse.ArgumentParser:
         default=1.0,
         help="scenario seconds per real second (default 1)",
     )
-    serve.add_argument("--state-dir", type=Path, help=_STATE_HELP)
+    serve.add_argument("--state-dir", type=Path, help=_SERVE_STATE_HELP)
     serve.add_argument(
         "--json", action="store_true", help="print one JSON object, then serve"
     )
@@ -77,16 +105,40 @@ def _build_parser() -> argparse.ArgumentParser:
 
     outbox = commands.add_parser("outbox", help="list or show recorded SMTP messages")
     outbox.add_argument("id", nargs="?", help="show this message (raw) instead")
-    outbox.add_argument("--state-dir", type=Path, help=_STATE_HELP)
+    outbox.add_argument("--state-dir", type=Path, help=_OUTBOX_STATE_HELP)
     outbox.add_argument("--json", action="store_true", help="print JSON")
     outbox.set_defaults(func=_outbox)
     return parser
 
 
-_STATE_HELP = (
+_SERVE_STATE_HELP = (
     f"folder for the CA file, outbox and transcript (default ${STATE_VARIABLE}, "
     "else a new temporary folder)"
 )
+_OUTBOX_STATE_HELP = (
+    "state folder that `fakemail serve` printed; required unless "
+    f"${STATE_VARIABLE} is set"
+)
+
+
+def _version() -> str:
+    # fakemail ships inside the sagicc-tui distribution and has no own version.
+    try:
+        return importlib.metadata.version("sagicc-tui")
+    except importlib.metadata.PackageNotFoundError:
+        return "(version unknown: not installed)"
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"invalid port {text!r}: use a number from 0 to 65535 (0: a free port)"
+        )
+    return value
 
 
 def _positive_float(text: str) -> float:
@@ -102,15 +154,42 @@ def _positive_float(text: str) -> float:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    """Serve until SIGINT or SIGTERM, then print one stop line on stderr.
+
+    A state folder this call created in the temporary folder is removed
+    again when serving cannot start; one passed with --state-dir or
+    $FAKEMAIL_STATE is kept.
+    """
+    created_state_dir = None
+    if args.state_dir is not None:
+        state_dir = args.state_dir
+    elif os.environ.get(STATE_VARIABLE):
+        state_dir = default_state_dir()
+    else:
+        state_dir = created_state_dir = default_state_dir()
+
     try:
-        return asyncio.run(_serve_until_stopped(args))
+        return asyncio.run(_serve_until_stopped(args, state_dir))
+    except KeyboardInterrupt:
+        # Ctrl+C before the signal handlers were installed: nothing was served.
+        _remove_created(created_state_dir)
+        print("fakemail stopped", file=sys.stderr, flush=True)
+        return 0
     except OSError as error:
+        _remove_created(created_state_dir)
         print(f"fakemail: error: cannot listen: {error}", file=sys.stderr)
         return 1
+    except ScenarioError:
+        _remove_created(created_state_dir)
+        raise
 
 
-async def _serve_until_stopped(args: argparse.Namespace) -> int:
-    state_dir = args.state_dir or default_state_dir()
+def _remove_created(state_dir: Path | None) -> None:
+    if state_dir is not None:
+        shutil.rmtree(state_dir, ignore_errors=True)
+
+
+async def _serve_until_stopped(args: argparse.Namespace, state_dir: Path) -> int:
     server = FakeMail(
         args.scenario,
         host=args.host,
@@ -124,7 +203,18 @@ async def _serve_until_stopped(args: argparse.Namespace) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopped.set)
 
-    await server.start()
+    # FakeMail.start logs its own failure before raising, and _serve prints
+    # the same error, so without -v the log line is hidden to print it once.
+    server_log = logging.getLogger("fakemail.server")
+    server_log.disabled = not args.verbose
+    try:
+        await server.start()
+    except OSError:
+        server.close()
+        raise
+    finally:
+        server_log.disabled = False
+
     try:
         info = server.info()
         if args.json:
@@ -135,8 +225,7 @@ async def _serve_until_stopped(args: argparse.Namespace) -> int:
     finally:
         await server.stop()
         server.close()
-    if not args.json:
-        print("fakemail stopped", flush=True)
+    print("fakemail stopped", file=sys.stderr, flush=True)
     return 0
 
 
@@ -170,6 +259,13 @@ def _outbox(args: argparse.Namespace) -> int:
         print(
             f"fakemail: error: no state folder: pass --state-dir with the folder "
             f"`fakemail serve` printed, or set {STATE_VARIABLE}",
+            file=sys.stderr,
+        )
+        return 2
+    if not state_dir.is_dir():
+        print(
+            f"fakemail: error: state folder not found: {state_dir}; pass the "
+            "folder `fakemail serve` printed",
             file=sys.stderr,
         )
         return 2

@@ -196,7 +196,8 @@ def test_serve_speed_runs_timeline_and_prints_summary(tmp_path: Path) -> None:
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=15) == 0
-    assert process.stdout.read().strip().endswith("fakemail stopped")
+    assert process.stderr.read().strip().endswith("fakemail stopped")
+    assert "fakemail stopped" not in process.stdout.read()
 
 
 def test_serve_uses_requested_ports(tmp_path: Path) -> None:
@@ -251,3 +252,87 @@ def test_serve_reports_busy_port(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "cannot listen" in result.stderr
     assert "Traceback" not in result.stderr
+    assert result.stderr.count("already in use") == 1
+
+
+def _run(*arguments: str, env: dict[str, str] | None = None):
+    return subprocess.run(
+        [*FAKEMAIL, *arguments],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env or _environment(),
+    )
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [("--imap-port", "99999"), ("--imap-port", "-1"), ("--smtp-port", "70000")],
+)
+def test_serve_rejects_out_of_range_port(flag: str, value: str) -> None:
+    result = _run("serve", str(SCENARIOS / "basic"), flag, value)
+    assert result.returncode == 2
+    assert f"invalid port '{value}'" in result.stderr
+    assert "0 to 65535" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _temporary_state_dirs(root: Path) -> set[Path]:
+    return set(root.glob("fakemail-*"))
+
+
+def test_failed_serve_removes_own_temporary_folder(tmp_path: Path) -> None:
+    environment = _environment()
+    environment["TMPDIR"] = str(tmp_path)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        busy_port = _run(
+            "serve", str(SCENARIOS / "basic"), "--imap-port", port, env=environment
+        )
+    missing = _run("serve", str(tmp_path / "missing"), env=environment)
+    assert busy_port.returncode == 1
+    assert missing.returncode == 2
+    assert _temporary_state_dirs(tmp_path) == set()
+
+
+def test_failed_serve_keeps_given_state_dir(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    result = _run("serve", str(tmp_path / "missing"), "--state-dir", str(state))
+    assert result.returncode == 2
+    assert state.is_dir()
+
+
+def test_outbox_reports_missing_state_dir(tmp_path: Path) -> None:
+    result = _outbox(tmp_path / "typo")
+    assert result.returncode == 2
+    assert f"state folder not found: {tmp_path / 'typo'}" in result.stderr
+    assert "no messages" not in result.stdout
+
+
+def test_outbox_help_says_state_dir_required() -> None:
+    result = _run("outbox", "--help")
+    assert "required unless $FAKEMAIL_STATE is set" in " ".join(result.stdout.split())
+    assert "temporary" not in result.stdout
+
+
+def test_version_flag() -> None:
+    result = _run("--version")
+    assert result.returncode == 0
+    assert result.stdout.startswith("fakemail ")
+
+
+def test_closed_stdout_exits_quietly(tmp_path: Path) -> None:
+    # As in `fakemail outbox --json | head -c 5`, with a reader that left.
+    process = subprocess.Popen(
+        [*FAKEMAIL, "outbox", "--state-dir", str(tmp_path), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_environment(),
+    )
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=30) == 141
+    assert stderr == ""
