@@ -36,10 +36,12 @@ BROKEN_PIPE_STATUS = 141
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     try:
-        status = _run(argv)
-        # Flush here so a closed pipe surfaces now, not at interpreter exit.
-        sys.stdout.flush()
-        return status
+        try:
+            return _run(argv)
+        finally:
+            # Flush here, also after --help exits, so a closed pipe surfaces
+            # now and not at interpreter exit.
+            sys.stdout.flush()
     except BrokenPipeError:
         # Point stdout at devnull so the interpreter's final flush is quiet.
         devnull = os.open(os.devnull, os.O_WRONLY)
