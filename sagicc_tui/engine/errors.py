@@ -36,10 +36,22 @@ class ChannelError(Exception):
     def __str__(self) -> str:
         text = f"{self.message} ({self.host}:{self.port})"
         if self.server_text:
-            text += f"; the server replied: {self.server_text}"
+            text += f"; the server replied: {self.server_text.strip()}"
         if self.fix:
-            text += f". {self.fix}"
+            text = f"{end_sentence(text)} {self.fix}"
         return text
+
+
+def end_sentence(text: str) -> str:
+    """Return ``text`` ending in one full stop, unless it already ends a sentence.
+
+    Server replies often end in their own full stop ("Authentication
+    failed."), so appending one more would print "failed.." before the fix.
+    """
+    text = text.rstrip()
+    if text.endswith((".", "!", "?")):
+        return text
+    return text + "."
 
 
 class ResolveFailed(ChannelError):
