@@ -228,7 +228,11 @@ def config_lock(path: Path | None = None) -> Iterator[None]:
     """
     path = default_config_path() if path is None else path
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT)
+    # Read and write for owner and group (a team may share the folder), minus
+    # the umask. The lock file holds no data, so it needs no execute bit.
+    descriptor = os.open(
+        path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o660
+    )
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)
         yield

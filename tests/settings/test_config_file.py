@@ -260,3 +260,17 @@ def test_non_utf8_file_reported(tmp_path: Path) -> None:
     path.write_bytes(b'operator_name = "\xff"\n')
     with pytest.raises(ConfigError, match="that it is UTF-8 text"):
         load_config(path)
+
+
+@pytest.mark.parametrize(("umask", "expected"), [(0o022, 0o640), (0o002, 0o660)])
+def test_config_lock_file_mode(tmp_path: Path, umask: int, expected: int) -> None:
+    path = tmp_path / "config.toml"
+    previous = os.umask(umask)
+    try:
+        with config_lock(path):
+            pass
+    finally:
+        os.umask(previous)
+    mode = stat.S_IMODE((tmp_path / ".config.toml.lock").stat().st_mode)
+    assert mode == expected
+    assert mode & 0o007 == 0
