@@ -137,7 +137,15 @@ def _prepare(out: Path) -> None:
             f"{out} already exists and is not an empty folder; choose another "
             "--out folder"
         )
-    out.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    # Only the last level is created, so a mistyped parent is reported
+    # instead of silently becoming a new folder tree.
+    if not out.parent.is_dir():
+        raise ExportError(
+            f"folder {out.parent} not found; create it first or choose another "
+            "--out folder"
+        )
+    out.mkdir(exist_ok=True, mode=0o700)
 
 
 def _export_ticket(store: TicketStore, ticket: Ticket, out: Path) -> dict[str, Any]:

@@ -145,3 +145,14 @@ def test_export_without_store_fails(
     assert main(["export", "--out", str(tmp_path / "export")]) == 1
 
     assert "no ticket store" in capsys.readouterr().err
+
+
+def test_export_missing_parent_fails(
+    store: TicketStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "missing" / "export"
+
+    assert main(["export", "--out", str(out)]) == 1
+
+    assert f"folder {tmp_path / 'missing'} not found" in capsys.readouterr().err
+    assert not (tmp_path / "missing").exists()
