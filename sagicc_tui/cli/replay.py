@@ -8,8 +8,14 @@ import json
 import sys
 from pathlib import Path
 
-from fakemail.scenario import ScenarioError, load_scenario
-from sagicc_tui.replay import ReplayError, ReplayOptions, check_run, replay_scenario
+from fakemail.scenario import Scenario, ScenarioError, load_scenario
+from sagicc_tui.replay import (
+    ReplayError,
+    ReplayOptions,
+    RunSnapshot,
+    check_run,
+    replay_scenario,
+)
 from sagicc_tui.replay.environment import ScenarioChannelError
 from sagicc_tui.replay.report import json_report, print_differences, print_run
 
@@ -72,9 +78,8 @@ def run(args: argparse.Namespace) -> int:
     modes: list[str | None] = [None]
     if args.check and scenario.grouping_modes():
         modes = list(scenario.grouping_modes())
-    options = ReplayOptions(speed=args.speed, folder=args.keep, log_to_home=True)
     try:
-        snapshots = asyncio.run(replay_scenario(scenario, modes, options))
+        snapshots = _replay_with_progress(scenario, modes, args)
     except (ReplayError, ScenarioChannelError) as error:
         print(f"sagicc replay: {error}", file=sys.stderr)
         return 2
@@ -96,3 +101,35 @@ def run(args: argparse.Namespace) -> int:
             )
             print(f"scenario {scenario.name}: {verdict}")
     return 1 if differences else 0
+
+
+def _replay_with_progress(
+    scenario: Scenario, modes: list[str | None], args: argparse.Namespace
+) -> list[RunSnapshot]:
+    """Replay ``scenario`` once per mode, with one progress line each on stderr.
+
+    Each mode is a separate replay_scenario call so the line appears before
+    its run. With --keep, every run must share the one kept folder, which
+    replay_scenario only allows within a single call, so one line names all
+    modes up front instead.
+    """
+    if args.keep is not None:
+        names = ", ".join(mode or "channels' own grouping" for mode in modes)
+        _progress(f"replaying scenario {scenario.name} ({names})")
+        options = ReplayOptions(speed=args.speed, folder=args.keep, log_to_home=True)
+        return asyncio.run(replay_scenario(scenario, modes, options))
+
+    snapshots: list[RunSnapshot] = []
+    for number, mode in enumerate(modes, start=1):
+        name = f"grouping {mode}" if mode else "the channels' own grouping"
+        _progress(
+            f"replaying scenario {scenario.name} with {name} "
+            f"(run {number} of {len(modes)})"
+        )
+        options = ReplayOptions(speed=args.speed, log_to_home=True)
+        snapshots.extend(asyncio.run(replay_scenario(scenario, [mode], options)))
+    return snapshots
+
+
+def _progress(line: str) -> None:
+    print(f"sagicc replay: {line}", file=sys.stderr, flush=True)
