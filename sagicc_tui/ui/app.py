@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import partial
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -16,7 +17,7 @@ from sagicc_tui.mail.display import printable
 from sagicc_tui.ui.backend import Change, ConsoleBackend
 from sagicc_tui.ui.messages import StoreChanged
 from sagicc_tui.ui.screens.feed import FeedScreen
-from sagicc_tui.ui.screens.help import HelpScreen
+from sagicc_tui.ui.screens.help import HelpScreen, screen_actions
 from sagicc_tui.ui.screens.welcome import WelcomeScreen
 
 log = logging.getLogger(__name__)
@@ -41,12 +42,15 @@ def all_binding_ids() -> set[str]:
         welcome,
     )
     from sagicc_tui.ui.widgets.feed_list import FeedList
+    from sagicc_tui.ui.widgets.lists import KeyOptionList, RowTable
 
     classes = [
         SagiccApp,
         FeedScreen,
         HelpScreen,
         FeedList,
+        RowTable,
+        KeyOptionList,
         channel_form.ChannelFormScreen,
         channels.ChannelsScreen,
         compose.ComposeScreen,
@@ -101,6 +105,17 @@ class SagiccApp(App[str | None]):
     BINDINGS = [
         Binding("question_mark", "help", "Keys", id="app.help"),
         Binding("colon", "command_palette", "Commands", id="app.commands"),
+        # Textual adds its own Ctrl+P binding only when the app has no palette
+        # binding, so the colon above would leave Ctrl+P doing nothing.
+        # Priority keeps it working while an input has focus.
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "Commands",
+            show=False,
+            priority=True,
+            id="app.palette",
+        ),
         Binding("L", "channels", "Channels", id="app.channels"),
         Binding("m", "new_message", "New message", id="app.new_message"),
     ]
@@ -264,23 +279,17 @@ class SagiccApp(App[str | None]):
         open_compose(self, "new", None, None)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """Offer every key of the current screen as an "area: verb" command."""
-        yield from super().get_system_commands(screen)
-        seen: set[str] = set()
-        for active in screen.active_bindings.values():
-            binding = active.binding
-            if not active.enabled or not binding.description:
+        """Offer each console action of the current screen as "area: verb".
+
+        Textual's own commands (theme, screenshot, scrolling) are left out, so
+        the palette lists only what the help screen lists.
+        """
+        for action in screen_actions(self, screen):
+            if not action.enabled or action.binding.action == "command_palette":
                 continue
-            area = (binding.id or "app").split(".")[0]
-            title = f"{area}: {binding.description.lower()}"
-            if title in seen:
-                continue
-            seen.add(title)
-            key = self.get_key_display(binding)
-            node = active.node
-            action = binding.action
+            area = action.binding_id.split(".")[0]
             yield SystemCommand(
-                title,
-                f"key {key}",
-                lambda node=node, action=action: self.run_action(action, node),
+                f"{area}: {action.description.lower()}",
+                f"key {action.keys}",
+                partial(self.run_action, action.binding.action, action.node),
             )

@@ -6,6 +6,7 @@ from textual.command import CommandPalette
 from textual.widgets import Static
 
 from sagicc_tui.ui.app import SagiccApp, all_binding_ids, expand_keymap
+from sagicc_tui.ui.screens.compose import ComposeScreen
 from sagicc_tui.ui.screens.feed import FeedScreen
 from sagicc_tui.ui.screens.help import HelpScreen
 from sagicc_tui.ui.screens.welcome import WelcomeScreen
@@ -24,6 +25,17 @@ async def test_help_lists_every_key(make_app) -> None:
         assert isinstance(app.screen, FeedScreen)
 
 
+async def test_help_hides_framework_keys(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        text = str(app.screen.query_one(Static).render())
+        for internal in ("Scroll Left", "Page Left", "Copy selected text", "Focus"):
+            assert internal not in text
+        assert "feed.search" in text
+        assert "[key_bindings] table of config.toml" in text
+
+
 async def test_palette_offers_area_verbs(make_app) -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -31,7 +43,24 @@ async def test_palette_offers_area_verbs(make_app) -> None:
         assert "feed: search" in titles
         assert "feed: open ticket" in titles
         assert "app: channels" in titles
+        assert "app: commands" not in titles
+        for title in titles:
+            assert "page left" not in title
+            assert "scroll" not in title
+            assert "theme" not in title.lower()
         await pilot.press("colon")
+        assert isinstance(app.screen, CommandPalette)
+
+
+async def test_ctrl_p_opens_palette(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+p")
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press("escape")
+        await pilot.press("enter", "r")
+        assert isinstance(app.screen, ComposeScreen)
+        await pilot.press("ctrl+p")
         assert isinstance(app.screen, CommandPalette)
 
 

@@ -32,6 +32,26 @@ async def test_channels_list_states(make_app) -> None:
         assert billing[3] == "████░░░░░░  40%"
 
 
+async def test_channels_list_keys(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_channels(pilot)
+        table = screen.query_one(DataTable)
+        assert table.cursor_row == 0
+        await pilot.press("j")
+        assert table.cursor_row == 1
+        await pilot.press("down")
+        assert table.cursor_row == 2
+        await pilot.press("k")
+        assert table.cursor_row == 1
+        await pilot.press("home")
+        assert table.cursor_row == 0
+        await pilot.press("end")
+        assert table.cursor_row == 2
+        await pilot.press("up")
+        assert table.cursor_row == 1
+
+
 async def test_form_validates_as_typed(make_app) -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:

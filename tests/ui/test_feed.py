@@ -5,6 +5,7 @@ from __future__ import annotations
 from sagicc_tui.ui.screens.feed import FeedScreen
 from sagicc_tui.ui.screens.ticket import TicketScreen
 from sagicc_tui.ui.widgets.feed_list import PAGE_SIZE, FeedList
+from sagicc_tui.ui.widgets.status_line import StatusLine
 from tests.ui.memory_backend import MemoryBackend
 
 
@@ -74,6 +75,28 @@ async def test_search_filters_feed(make_app) -> None:
 
         await pilot.press("escape")
         assert feed.count == 12
+
+
+async def test_empty_filter_says_so(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("slash", *"nothing-matches", "enter")
+        await pilot.pause()
+        feed = app.screen.query_one(FeedList)
+        assert feed.count == 0
+        first_line = feed.render_line(0).text
+        assert "No tickets match this filter (Escape clears it)" in first_line
+        status = str(app.screen.query_one(StatusLine).render())
+        assert "│ 0 tickets" in status
+
+        status_line = app.screen.query_one(StatusLine)
+        status_line.show(None, [], 1, [])
+        assert "│ 1 ticket" in str(status_line.render())
+        assert "1 tickets" not in str(status_line.render())
+
+        await pilot.press("escape")
+        assert feed.count == 12
+        assert "No tickets match" not in feed.render_line(0).text
 
 
 async def test_status_and_channel_filters(make_app) -> None:

@@ -155,3 +155,33 @@ def test_postponed_draft_round_trip(store_backend, tmp_path: Path) -> None:
     assert store_backend.postponed_drafts() == []
     with pytest.raises(LookupError):
         store_backend.resume_draft(draft_id)
+
+
+async def test_sent_reply_scrolled_into_view(store_backend) -> None:
+    params = IngestParams(channel="support", grouping="thread")
+    for number in range(8, 12):
+        raw = customer_mail(
+            number,
+            subject="Re: Invoice charged twice",
+            sender=CUSTOMERS[0],
+            in_reply_to="customer-3@mail.example",
+        )
+        ingest(store_backend.store, params, [raw], now=STORE_NOW)
+    app = make_app(store_backend)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("enter", "r")
+        await pilot.pause()
+        app.screen.query_one("#compose-body").insert("Refunded today.\n")
+        await pilot.press("ctrl+s", "y")
+        await pilot.pause()
+        app.poll_store()
+        await pilot.pause()
+        await pilot.pause()
+
+        screen = app.screen
+        assert isinstance(screen, TicketScreen)
+        assert screen.messages[-1].outgoing
+        assert screen.selected == len(screen.messages) - 1
+        conversation = screen.query_one("#conversation")
+        assert conversation.max_scroll_y > 0
+        assert conversation.scroll_y == conversation.max_scroll_y

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import Input, Static, TextArea
+from textual.widgets import Input, OptionList, Static, TextArea
 
+from sagicc_tui.ui.backend import Draft
 from sagicc_tui.ui.screens.compose import ComposeScreen
 from sagicc_tui.ui.screens.dialogs import PromptDialog
 from sagicc_tui.ui.screens.feed import FeedScreen
@@ -44,6 +45,10 @@ async def test_message_selection_moves(make_app) -> None:
         assert list(screen.query(MessageCard))[0].has_class("-selected")
         await pilot.press("j")
         assert screen.selected == 1
+        await pilot.press("end")
+        assert screen.selected == 3
+        await pilot.press("home")
+        assert screen.selected == 0
 
 
 async def test_close_reopen_and_back(make_app, backend) -> None:
@@ -164,3 +169,23 @@ async def test_postponed_draft_resumes(make_app, backend) -> None:
         assert isinstance(app.screen, ComposeScreen)
         assert app.screen.draft.subject == "Re: Refund for order 8812"
         assert backend.postponed == []
+
+
+async def test_drafts_list_keys(make_app, backend) -> None:
+    backend.postponed = [
+        Draft("new", to=f"c{n}@mail.example", subject=f"s{n}", body="")
+        for n in range(3)
+    ]
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("P")
+        options = app.screen.query_one(OptionList)
+        assert options.highlighted == 0
+        await pilot.press("j")
+        assert options.highlighted == 1
+        await pilot.press("k")
+        assert options.highlighted == 0
+        await pilot.press("end")
+        assert options.highlighted == 2
+        await pilot.press("home")
+        assert options.highlighted == 0

@@ -96,7 +96,7 @@ class ChannelFormScreen(Screen[bool]):
                     yield field_widget(spec, value, editing=bool(self.original_name))
                     yield Label("", id=f"error-{spec.name}", classes="form-error")
         yield Static(id="form-test")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         self.app.apply_cursor_blink(self)

@@ -17,6 +17,7 @@ from sagicc_tui.ui.backend import ChannelKind, ChannelStateView, StepResult
 from sagicc_tui.ui.messages import StoreChanged
 from sagicc_tui.ui.screens.channel_form import ChannelFormScreen, step_line
 from sagicc_tui.ui.screens.dialogs import ConfirmDialog
+from sagicc_tui.ui.widgets.lists import RowTable
 
 if TYPE_CHECKING:
     from sagicc_tui.ui.app import SagiccApp
@@ -60,9 +61,9 @@ class ChannelsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static("Channels", classes="title")
-        yield DataTable(id="channels", cursor_type="row", zebra_stripes=True)
+        yield RowTable(id="channels", cursor_type="row", zebra_stripes=True)
         yield Static(id="channel-test")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

@@ -71,7 +71,7 @@ class ComposeScreen(Screen[None]):
                     yield Input(getattr(self.draft, name), id=f"compose-{name}")
         yield TextArea(self.draft.body, id="compose-body", soft_wrap=True)
         yield Static(id="compose-attachments")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         self.app.apply_cursor_blink(self)

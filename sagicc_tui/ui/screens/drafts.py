@@ -14,6 +14,7 @@ from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
 from sagicc_tui.ui.backend import Draft
+from sagicc_tui.ui.widgets.lists import KeyOptionList
 
 
 def draft_label(draft: Draft) -> str:
@@ -35,7 +36,7 @@ class DraftsDialog(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label("[b]Postponed drafts[/b]  Enter opens one, Escape closes")
-            yield OptionList(
+            yield KeyOptionList(
                 *(
                     Option(Text(draft_label(d)), id=draft_id)
                     for draft_id, d in self.drafts

@@ -50,7 +50,7 @@ class FeedScreen(Screen[None]):
         yield FeedList(self.app.backend, self.app.now, id="feed")
         yield Input(placeholder="Search customer, subject, body", id="feed-search")
         yield StatusLine(id="status")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     @property
     def feed(self) -> FeedList:

@@ -12,6 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
+from textual.widget import AwaitMount
 from textual.widgets import Footer, Static
 
 from sagicc_tui.ui.backend import ComposeMode, MessageView, TicketView
@@ -37,6 +38,24 @@ class TicketScreen(Screen[None]):
             show=False,
             id="ticket.previous",
         ),
+        # Priority, because the focused conversation scroll binds Home and End
+        # to scrolling, which would leave the selection behind.
+        Binding(
+            "home",
+            "first_message",
+            "First message",
+            show=False,
+            priority=True,
+            id="ticket.first",
+        ),
+        Binding(
+            "end",
+            "last_message",
+            "Last message",
+            show=False,
+            priority=True,
+            id="ticket.last",
+        ),
         Binding("r", "compose('reply')", "Reply", id="ticket.reply"),
         Binding("g", "compose('reply-all')", "Reply all", id="ticket.reply_all"),
         Binding("f", "compose('forward')", "Forward", id="ticket.forward"),
@@ -59,7 +78,7 @@ class TicketScreen(Screen[None]):
         yield Static(id="ticket-title", classes="title")
         yield VerticalScroll(id="conversation")
         yield Static(id="ticket-outbox")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         self.load()
@@ -91,8 +110,8 @@ class TicketScreen(Screen[None]):
             self.selected = max(0, len(self.messages) - 1)
         conversation = self.query_one("#conversation", VerticalScroll)
         conversation.remove_children()
-        conversation.mount_all(MessageCard(m) for m in self.messages)
-        self.call_after_refresh(self._highlight)
+        mounted = conversation.mount_all(MessageCard(m) for m in self.messages)
+        self.call_next(self._highlight_when_mounted, mounted)
         self._show_outbox()
         self.refresh_bindings()
 
@@ -108,6 +127,15 @@ class TicketScreen(Screen[None]):
         outbox = self.query_one("#ticket-outbox", Static)
         outbox.update(Text("\n".join(lines)))
         outbox.display = bool(lines)
+
+    async def _highlight_when_mounted(self, mounted: AwaitMount) -> None:
+        """Select and scroll to the chosen card once the new cards exist.
+
+        Scrolling before the cards are laid out leaves the view at the top,
+        away from the newest message.
+        """
+        await mounted
+        self.call_after_refresh(self._highlight)
 
     def _highlight(self) -> None:
         cards = list(self.query(MessageCard))
@@ -136,15 +164,22 @@ class TicketScreen(Screen[None]):
 
     # Moving
 
-    def action_next_message(self) -> None:
-        self.selected = min(self.selected + 1, len(self.messages) - 1)
+    def _select(self, index: int) -> None:
+        self.selected = max(0, min(index, len(self.messages) - 1))
         self._highlight()
         self.refresh_bindings()
 
+    def action_next_message(self) -> None:
+        self._select(self.selected + 1)
+
     def action_previous_message(self) -> None:
-        self.selected = max(self.selected - 1, 0)
-        self._highlight()
-        self.refresh_bindings()
+        self._select(self.selected - 1)
+
+    def action_first_message(self) -> None:
+        self._select(0)
+
+    def action_last_message(self) -> None:
+        self._select(len(self.messages) - 1)
 
     def action_back(self) -> None:
         self.dismiss()

@@ -32,7 +32,7 @@ class WelcomeScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(WELCOME)
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def action_demo(self) -> None:
         self.app.exit("demo")

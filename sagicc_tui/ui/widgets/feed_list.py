@@ -27,6 +27,8 @@ MAX_CACHED_LINES = 512
 AGE_REFRESH_SECONDS = 30.0
 # How far around the cursor a reload looks for the selected ticket.
 RESELECT_WINDOW = 50
+NO_MATCH_TEXT = " No tickets match this filter (Escape clears it)"
+NO_TICKETS_TEXT = " No tickets yet"
 
 
 class FeedList(ScrollView, can_focus=True):
@@ -188,6 +190,8 @@ class FeedList(ScrollView, can_focus=True):
         index = y + int(self.scroll_y)
         width = self.row_width
         row = self.row_at(index)
+        if row is None and index == 0 and self.count == 0:
+            return self._render_empty(width)
         if row is None:
             return Strip.blank(width, self.rich_style)
         text = row_text(row, width, self.now())
@@ -199,6 +203,13 @@ class FeedList(ScrollView, can_focus=True):
             if len(self._lines) > MAX_CACHED_LINES:
                 self._lines.popitem(last=False)
         return strip
+
+    def _render_empty(self, width: int) -> Strip:
+        """Return a line saying why the list is empty, so it is not taken for a bug."""
+        filtered = self.query_filter != FeedFilter()
+        text = NO_MATCH_TEXT if filtered else NO_TICKETS_TEXT
+        style = self.rich_style + self.get_component_rich_style("feed-list--closed")
+        return Strip([Segment(text, style)]).crop_extend(0, width, style)
 
     def _render_row(
         self, text: str, closed: bool, under_cursor: bool, width: int

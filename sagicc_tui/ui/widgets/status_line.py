@@ -47,7 +47,7 @@ class StatusLine(Static):
         parts = [
             f"[b]{escape(channel or 'all channels')}[/b]",
             summarize_states(states),
-            f"{shown:,} tickets",
+            f"{shown:,} {'ticket' if shown == 1 else 'tickets'}",
         ]
         if pending:
             outbox_text = f"outbox {pending}"
