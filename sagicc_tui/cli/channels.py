@@ -29,6 +29,7 @@ from sagicc_tui.settings import (
     Config,
     ConfigError,
     Encryption,
+    ImportMode,
     IncomingChannel,
     OutgoingChannel,
     Provider,
@@ -345,7 +346,26 @@ def run_add(args: argparse.Namespace) -> int:
             "No secret stored yet: run sagicc channels edit "
             f"{shlex.quote(channel.name)} --set-secret before syncing.",
         )
+    if isinstance(channel, IncomingChannel):
+        print(_import_summary(channel))
     return 0
+
+
+def _import_summary(channel: IncomingChannel) -> str:
+    policy = channel.import_existing
+    if policy.mode is ImportMode.ALL:
+        what = "imports all mail already in the folder"
+    elif policy.mode is ImportMode.NONE:
+        what = "imports none of the mail already in the folder, only new mail"
+    elif policy.mode is ImportMode.SINCE:
+        what = f"imports mail from {policy.since} on"
+    else:
+        what = f"imports mail from the last {policy.days} days"
+    return (
+        f"The first sync {what}; change it with: sagicc channels edit "
+        f"{shlex.quote(channel.name)} --import-existing VALUE "
+        "(all, none, Nd for N days or YYYY-MM-DD)"
+    )
 
 
 def run_edit(args: argparse.Namespace) -> int:

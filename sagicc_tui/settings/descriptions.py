@@ -16,7 +16,11 @@ FIELD_HELP: dict[str, str] = {
     "encoding": "character encoding for undeclared 8-bit text (default utf-8)",
     "grouping": "none, customer, subject or thread",
     "reopen_window_days": "days after closing in which new mail reopens a ticket",
-    "import_existing": 'existing mail to import: all, none, "14d" or "2026-01-31"',
+    "import_existing": (
+        "mail already in the folder that the first sync imports: all, none, "
+        'ND for the last N days (e.g. "30d") or a first date "YYYY-MM-DD" '
+        '(default "14d": the last 14 days)'
+    ),
     "after_import": "leave, seen, move or delete imported mail",
     "move_to_folder": "target folder when --after-import move",
     "poll_interval": "seconds between checks when the server has no IDLE",
