@@ -29,7 +29,6 @@ from sagicc_tui.settings import (
     Config,
     ConfigError,
     Encryption,
-    ImportMode,
     IncomingChannel,
     OutgoingChannel,
     Provider,
@@ -45,7 +44,7 @@ from sagicc_tui.settings import (
     secret_key,
     update_config,
 )
-from sagicc_tui.settings.descriptions import FIELD_HELP
+from sagicc_tui.settings.descriptions import FIELD_HELP, describe_import_existing
 from sagicc_tui.settings.validation import FIELD_PARSERS
 from sagicc_tui.store import TicketStore
 
@@ -352,17 +351,9 @@ def run_add(args: argparse.Namespace) -> int:
 
 
 def _import_summary(channel: IncomingChannel) -> str:
-    policy = channel.import_existing
-    if policy.mode is ImportMode.ALL:
-        what = "imports all mail already in the folder"
-    elif policy.mode is ImportMode.NONE:
-        what = "imports none of the mail already in the folder, only new mail"
-    elif policy.mode is ImportMode.SINCE:
-        what = f"imports mail from {policy.since} on"
-    else:
-        what = f"imports mail from the last {policy.days} days"
+    what = describe_import_existing(channel.import_existing)
     return (
-        f"The first sync {what}; change it with: sagicc channels edit "
+        f"The first sync imports {what}; change it with: sagicc channels edit "
         f"{shlex.quote(channel.name)} --import-existing VALUE "
         "(all, none, Nd for N days or YYYY-MM-DD)"
     )

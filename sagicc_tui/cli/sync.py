@@ -14,7 +14,13 @@ from sagicc_tui.engine.replies import message_id_key
 from sagicc_tui.engine.runner import Engine, EngineLocked
 from sagicc_tui.logs import setup_logging
 from sagicc_tui.paths import Paths, resolve_paths
-from sagicc_tui.settings import ConfigError, load_config, open_secret_store
+from sagicc_tui.settings import (
+    ConfigError,
+    IncomingChannel,
+    load_config,
+    open_secret_store,
+)
+from sagicc_tui.settings.descriptions import describe_import_existing
 from sagicc_tui.store import TicketStore
 
 log = logging.getLogger(__name__)
@@ -65,7 +71,12 @@ def run(args: argparse.Namespace) -> int:
         engine = Engine(config, store, secrets, message_id_key=message_id_key(secrets))
         try:
             if args.once:
-                return asyncio.run(_once(engine))
+                first_syncs = {
+                    channel.name: channel
+                    for channel in config.incoming
+                    if store.get_cursor(channel.name, channel.folder) is None
+                }
+                return asyncio.run(_once(engine, first_syncs))
             print(
                 f"sagicc sync: engine running for {len(config.incoming)} incoming "
                 f"channel(s); log: {log_file}",
@@ -78,18 +89,32 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _once(engine: Engine) -> int:
+async def _once(engine: Engine, first_syncs: dict[str, IncomingChannel]) -> int:
+    """Sync once and print one line per channel.
+
+    ``first_syncs`` are the channels with no stored cursor yet. Their line
+    names the import window, because mail older than it is skipped without
+    being counted.
+    """
     results = await engine.sync_once()
     status = 0
     for name, result in results.items():
         if isinstance(result, ChannelError):
             print(f"{name}: failed: {result}")
             status = 1
-        else:
-            print(
-                f"{name}: {result.stored} new message(s) stored, "
-                f"{result.duplicates} already known"
-            )
+            continue
+
+        line = (
+            f"{name}: {result.stored} new message(s) stored, "
+            f"{result.duplicates} already known"
+        )
+        channel = first_syncs.get(name)
+        if channel is not None:
+            # NOTE: the engine does not count the messages older than the
+            # window, so the line names the window instead of a skipped count.
+            window = describe_import_existing(channel.import_existing)
+            line += f" (first sync: imported {window}; see --import-existing)"
+        print(line)
     return status
 
 

@@ -1,5 +1,9 @@
 """Short help text for each channel setting."""
 
+from __future__ import annotations
+
+from sagicc_tui.settings.models import ImportExisting, ImportMode
+
 # One line per channel field: what it sets and in what unit, for --help
 # output and form hints.
 FIELD_HELP: dict[str, str] = {
@@ -35,3 +39,14 @@ FIELD_HELP: dict[str, str] = {
     "save_to_sent": "save a copy of each reply in the IMAP Sent folder",
     "sent_folder": 'IMAP folder for copies of replies (default "Sent")',
 }
+
+
+def describe_import_existing(policy: ImportExisting) -> str:
+    """Describe the mail a channel's first sync imports, for one-line messages."""
+    if policy.mode is ImportMode.ALL:
+        return "all mail already in the folder"
+    if policy.mode is ImportMode.NONE:
+        return "none of the mail already in the folder, only new mail"
+    if policy.mode is ImportMode.SINCE:
+        return f"mail from {policy.since} on"
+    return f"mail from the last {policy.days} days"

@@ -59,6 +59,19 @@ async def test_sync_once_prints_counts(tmp_path: Path) -> None:
         assert store.count_tickets() == 2
 
 
+async def test_sync_once_names_import_window(tmp_path: Path) -> None:
+    async with fake_imap(tmp_path) as fake:
+        fake.store.deliver(USER, "INBOX", make_message(1))
+        configure(fake)
+        _, first, _ = await run_cli("sync", "--once")
+        _, second, _ = await run_cli("sync", "--once")
+
+    window = "first sync: imported all mail already in the folder"
+    assert window in first
+    assert "first sync" not in second
+    assert "support: 0 new message(s) stored" in second
+
+
 async def test_sync_service_stops_on_sigterm(tmp_path: Path) -> None:
     async with fake_imap(tmp_path) as fake:
         fake.store.deliver(USER, "INBOX", make_message(1))
