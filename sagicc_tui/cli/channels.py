@@ -9,7 +9,6 @@ import getpass
 import importlib
 import json
 import logging
-import os
 import shlex
 import sys
 from collections.abc import Callable
@@ -179,9 +178,8 @@ def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[..., int]
                 _error(line)
             return error.exit_code
         except BrokenPipeError:
-            # The reader (e.g. head) closed the pipe, so the rest has no reader.
-            sys.stdout = open(os.devnull, "w")
-            return 0
+            # main() handles a closed stdout for every subcommand.
+            raise
         except ConfigError as error:
             for line in error.message.splitlines():
                 _error(line)

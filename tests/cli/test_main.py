@@ -52,3 +52,16 @@ def test_help_names_sagicc_home(capsys: pytest.CaptureFixture[str]) -> None:
     assert "$SAGICC_HOME/config" in output
     assert "$SAGICC_HOME/data" in output
     assert "$SAGICC_HOME/log" in output
+
+
+def test_channels_closed_stdout_exits_quietly() -> None:
+    process = subprocess.Popen(
+        [*SAGICC, "channels", "list", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+    )
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 141
+    assert stderr == ""
