@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 
+from textual import events
+
 from sagicc_tui.store.bodies import index_pending_bodies
 from sagicc_tui.store.ingest import IngestParams, ingest
 from sagicc_tui.ui.app import SagiccApp
@@ -101,3 +103,17 @@ async def test_encoded_word_subject_escaped(store_backend) -> None:
         compose = screen_text(app)
         assert_no_controls(compose)
         assert "\\x1b]52;c;" in compose
+
+        editor = app.screen.query_one("#compose-body")
+        editor.post_message(events.Paste("Pasted \x1b]0;OPERATOR\x07 text\n"))
+        await pilot.pause()
+        subject = app.screen.query_one("#compose-subject")
+        subject.post_message(events.Paste(" \x1b[31mpasted\x07\nsecond line"))
+        await pilot.pause()
+        assert subject.value.endswith(" \\x1b[31mpasted\\x07")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        review = screen_text(app)
+        assert_no_controls(review)
+        assert "Pasted \\x1b]0;OPERATOR\\x07 text" in review
+        assert "\\x1b]52;c;" in review

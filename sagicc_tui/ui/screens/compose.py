@@ -8,12 +8,14 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Static, TextArea
 
+from sagicc_tui.mail.display import printable
 from sagicc_tui.paths import resolve_paths
 from sagicc_tui.ui.backend import ComposeMode, Draft
 from sagicc_tui.ui.screens.dialogs import ConfirmDialog, PromptDialog
@@ -44,6 +46,27 @@ def open_compose(
     app.push_screen(ComposeScreen(draft))
 
 
+class BodyArea(TextArea):
+    """The body editor; pasted control characters are inserted as escapes.
+
+    A terminal would act on an ESC sequence drawn by the editor, so pasted
+    text gets the same treatment as customer mail.
+    """
+
+    async def _on_paste(self, event: events.Paste) -> None:
+        event.text = printable(event.text, multiline=True)
+        await super()._on_paste(event)
+
+
+class HeaderInput(Input):
+    """A header field; a paste keeps its first line, controls as escapes."""
+
+    def _on_paste(self, event: events.Paste) -> None:
+        lines = event.text.splitlines()
+        event.text = printable(lines[0], multiline=False) if lines else ""
+        super()._on_paste(event)
+
+
 class ComposeScreen(Screen[None]):
     """Header fields and body of one outgoing message."""
 
@@ -68,8 +91,9 @@ class ComposeScreen(Screen[None]):
             for name, label in (("to", "To"), ("cc", "Cc"), ("subject", "Subject")):
                 with Horizontal(classes="form-row"):
                     yield Label(label, classes="form-label")
-                    yield Input(getattr(self.draft, name), id=f"compose-{name}")
-        yield TextArea(self.draft.body, id="compose-body", soft_wrap=True)
+                    value = getattr(self.draft, name)
+                    yield HeaderInput(value, id=f"compose-{name}")
+        yield BodyArea(self.draft.body, id="compose-body", soft_wrap=True)
         yield Static(id="compose-attachments")
         yield Footer(show_command_palette=False)
 
@@ -173,9 +197,9 @@ class ComposeScreen(Screen[None]):
         try:
             with self.app.suspend():
                 subprocess.run([*shlex.split(editor), str(file)], check=False)
-            self.query_one("#compose-body", TextArea).text = file.read_text(
-                encoding="utf-8"
-            )
+            edited = file.read_text(encoding="utf-8")
+            body = self.query_one("#compose-body", TextArea)
+            body.text = printable(edited, multiline=True)
         except Exception as error:
             self.app.report_error(
                 "The external editor failed", error, f"check {editor!r}"

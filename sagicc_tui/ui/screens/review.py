@@ -8,6 +8,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
+from sagicc_tui.mail.display import printable
 from sagicc_tui.ui.backend import Draft
 
 
@@ -33,10 +34,12 @@ class ReviewScreen(ModalScreen[str]):
         header.append(f"Subject: {draft.subject}")
         for path in draft.attachments:
             header.append(f"Attachment: {path}")
+        # The body may quote a customer or come from $EDITOR, so controls in it
+        # are shown as escapes here as everywhere else.
         with Vertical(classes="dialog", id="review"):
-            yield Static("\n".join(header), markup=False)
+            yield Static(printable("\n".join(header), multiline=True), markup=False)
             with VerticalScroll(id="review-body"):
-                yield Static(draft.body, markup=False)
+                yield Static(printable(draft.body, multiline=True), markup=False)
             yield Label(
                 "[b]y[/b] send  [b]e[/b] edit again  [b]p[/b] postpone  [b]q[/b] abort"
             )
