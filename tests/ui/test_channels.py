@@ -65,6 +65,9 @@ async def test_form_validates_as_typed(make_app) -> None:
         error = str(form.query_one("#error-port", Label).render())
         assert "99999" in error
         assert "1 to 65535" in error
+        port.value = "[/b]"
+        await pilot.pause()
+        assert "'[/b]' is invalid" in str(form.query_one("#error-port", Label).render())
         port.value = "143"
         await pilot.pause()
         assert str(form.query_one("#error-port", Label).render()) == ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -12,6 +13,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Label, Select, Static, Switch
 
+from sagicc_tui.mail.display import printable
 from sagicc_tui.ui.backend import ChannelKind, FieldSpec, StepResult
 
 if TYPE_CHECKING:
@@ -128,7 +130,8 @@ class ChannelFormScreen(Screen[bool]):
         else:
             error = self.app.backend.validate_field(self.kind, name, value, values)
         label = self.query_one(f"#error-{name}", Label)
-        label.update(error or "")
+        # Text, because an error quotes the typed value, which may look like markup.
+        label.update(Text(printable(error or "", multiline=False)))
         if error:
             self.errors[name] = error
         else:
@@ -199,9 +202,9 @@ class ChannelFormScreen(Screen[bool]):
         self.app.call_from_thread(self._show_test)
 
     def _show_test(self) -> None:
-        self.query_one("#form-test", Static).update(
-            "\n".join(self._test_lines.values())
-        )
+        # Step details quote server replies: plain text with controls escaped.
+        lines = printable("\n".join(self._test_lines.values()), multiline=True)
+        self.query_one("#form-test", Static).update(Text(lines))
 
     def action_cancel(self) -> None:
         self.dismiss(False)
