@@ -29,6 +29,12 @@ def printable(text: str, *, multiline: bool) -> str:
     override as ``\\u202e``. With ``multiline`` a line break (LF or CRLF) and
     TAB stay as they are, so a body keeps its layout. Without it they are
     escaped too, so the result fits on one line.
+
+    The result contains no control character apart from those kept, so
+    applying the function twice changes nothing.
+
+    NOTE: a backslash is kept as it is, so text that already reads ``\\x1b``
+    looks the same as an escaped ESC.
     """
     if multiline:
         text = text.replace("\r\n", "\n")

@@ -9,6 +9,7 @@ from textual import events
 from sagicc_tui.store.bodies import index_pending_bodies
 from sagicc_tui.store.ingest import IngestParams, ingest
 from sagicc_tui.ui.app import SagiccApp
+from sagicc_tui.ui.backend import FeedFilter
 from sagicc_tui.ui.screens.ticket import TicketScreen
 from tests.ui.store_data import STORE_NOW
 from tests.ui.test_store_backend import make_app
@@ -86,6 +87,20 @@ async def test_hostile_mail_shown_escaped(store_backend) -> None:
         assert "#7 hi \\x1b]0;PWNED\\x07\\x1b[31mred [bold]x[/]" in ticket
         assert "\\x1b[2J\\x1b]0;TITLE\\x07\\x1b]52;c;ZXZpbA==\\x07\\x9b31m[/]" in ticket
         assert "evil\\x1b[8m.txt" in ticket
+
+
+def test_store_views_escaped(store_backend) -> None:
+    raw = hostile_mail(3, b"hi \x1b[31mred\x07")
+    ingest(store_backend.store, IngestParams(channel="support"), [raw])
+    index_pending_bodies(store_backend.store)
+
+    row = store_backend.list_tickets(FeedFilter(), 0, 1)[0]
+    assert row.subject == "hi \\x1b[31mred\\x07"
+    assert row.customer == "Eve \\x1b[5m[b]"
+    message = store_backend.ticket_messages(row.ticket_id)[0]
+    assert message.sender == "Eve \\x1b[5m[b] <eve@mail.example>"
+    assert "\\x1b[2J\\x1b]0;TITLE\\x07" in message.body
+    assert message.attachments[0].filename == "evil\\x1b[8m.txt"
 
 
 async def test_encoded_word_subject_escaped(store_backend) -> None:

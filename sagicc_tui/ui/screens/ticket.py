@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widget import AwaitMount
 from textual.widgets import Footer, Static
 
+from sagicc_tui.mail.display import printable
 from sagicc_tui.ui.backend import ComposeMode, MessageView, TicketView
 from sagicc_tui.ui.messages import StoreChanged
 from sagicc_tui.ui.screens.dialogs import ConfirmDialog, PromptDialog
@@ -98,11 +99,12 @@ class TicketScreen(Screen[None]):
             return
         row = self.ticket.row
         # Text, not a markup string: a subject such as "[b]" must show as typed.
+        title = (
+            f"#{row.number} {row.subject}\n{row.status} · {row.channel} · "
+            f"{row.customer} <{self.ticket.customer_address}>"
+        )
         self.query_one("#ticket-title", Static).update(
-            Text(
-                f"#{row.number} {row.subject}\n{row.status} · {row.channel} · "
-                f"{row.customer} <{self.ticket.customer_address}>"
-            )
+            Text(printable(title, multiline=True))
         )
         had = len(self.messages)
         self.messages = list(backend.ticket_messages(self.ticket_id))
@@ -125,7 +127,7 @@ class TicketScreen(Screen[None]):
             f"outbox: {e.state} → {e.recipients} {e.error}".rstrip() for e in entries
         ]
         outbox = self.query_one("#ticket-outbox", Static)
-        outbox.update(Text("\n".join(lines)))
+        outbox.update(Text(printable("\n".join(lines), multiline=True)))
         outbox.display = bool(lines)
 
     async def _highlight_when_mounted(self, mounted: AwaitMount) -> None:

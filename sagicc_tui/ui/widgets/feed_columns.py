@@ -6,6 +6,7 @@ from datetime import datetime
 
 from rich.cells import cell_len, set_cell_size
 
+from sagicc_tui.mail.display import printable
 from sagicc_tui.ui.backend import FeedRow
 
 # Fixed widths in cells; the subject takes what is left of the line.
@@ -33,7 +34,9 @@ def format_age(when: datetime, now: datetime) -> str:
 
 def _cell(text: str, width: int, *, right: bool = False) -> str:
     """Pad or cut ``text`` to exactly ``width`` cells, marking a cut with …."""
-    text = " ".join(text.split())
+    # The store backend escapes controls already; this covers any other
+    # backend, and escaping twice changes nothing.
+    text = " ".join(printable(text, multiline=False).split())
     if right and cell_len(text) <= width:
         return " " * (width - cell_len(text)) + text
     if cell_len(text) > width:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from sagicc_tui.mail.display import printable
 from sagicc_tui.ui.backend import MessageView
 
 KIND_MARKS = {"auto-reply": "AUTO-REPLY", "bounce": "BOUNCE"}
@@ -19,11 +20,19 @@ def format_size(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
 
 
+def _line(text: str) -> str:
+    return printable(text, multiline=False)
+
+
 def message_text(message: MessageView) -> Text:
-    """Return the card's text: header lines, marks, attachments, then the body."""
+    """Return the card's text: header lines, marks, attachments, then the body.
+
+    Every field is escaped with ``printable`` even when the backend did so,
+    because escaping twice changes nothing.
+    """
     text = Text()
     arrow = "→ sent" if message.outgoing else "← received"
-    text.append(f"{message.sender}", style="bold")
+    text.append(_line(message.sender), style="bold")
     text.append(f"  {arrow} {message.date:%Y-%m-%d %H:%M} UTC")
     mark = KIND_MARKS.get(message.kind)
     if mark:
@@ -31,20 +40,20 @@ def message_text(message: MessageView) -> Text:
     if message.delivery:
         text.append(f"  [{message.delivery}]", style="bold yellow")
     text.append("\n")
-    text.append(f"To: {message.to}\n", style="dim")
+    text.append(f"To: {_line(message.to)}\n", style="dim")
     if message.cc:
-        text.append(f"Cc: {message.cc}\n", style="dim")
-    text.append(f"Subject: {message.subject}\n")
+        text.append(f"Cc: {_line(message.cc)}\n", style="dim")
+    text.append(f"Subject: {_line(message.subject)}\n")
     if message.join_reason:
-        text.append(f"Joined: {message.join_reason}\n", style="italic dim")
+        text.append(f"Joined: {_line(message.join_reason)}\n", style="italic dim")
     for number, attachment in enumerate(message.attachments, start=1):
         text.append(
-            f"📎 {number}. {attachment.filename} "
-            f"({attachment.content_type}, {format_size(attachment.size)})\n",
+            f"📎 {number}. {_line(attachment.filename)} "
+            f"({_line(attachment.content_type)}, {format_size(attachment.size)})\n",
             style="cyan",
         )
     text.append("\n")
-    text.append(message.body.rstrip() or "(no text)")
+    text.append(printable(message.body.rstrip(), multiline=True) or "(no text)")
     return text
 
 
