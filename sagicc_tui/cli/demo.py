@@ -7,6 +7,7 @@ import getpass
 import logging
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -90,6 +91,10 @@ def run_demo(
         return 2
 
     home = Path(tempfile.mkdtemp(prefix="sagicc-demo-"))
+    # A closed terminal or SSH session sends SIGHUP, whose default action
+    # ends the process at once; as an exception it runs the cleanup below.
+    signal.signal(signal.SIGHUP, _exit_on_signal)
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     previous = os.environ.get(HOME_VARIABLE)
     # Set before anything resolves paths, so nothing lands in the user's folders.
     os.environ[HOME_VARIABLE] = str(home)
@@ -101,6 +106,10 @@ def run_demo(
             print(f"sagicc demo: files kept in {home}")
         else:
             shutil.rmtree(home, ignore_errors=True)
+
+
+def _exit_on_signal(number: int, frame: object) -> None:
+    raise SystemExit(128 + number)
 
 
 def _restore_home(previous: str | None) -> None:
