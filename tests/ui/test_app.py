@@ -6,6 +6,7 @@ from textual.command import CommandPalette
 from textual.widgets import Static
 
 from sagicc_tui.ui.app import SagiccApp, all_binding_ids, expand_keymap
+from sagicc_tui.ui.backend import Change
 from sagicc_tui.ui.screens.compose import ComposeScreen
 from sagicc_tui.ui.screens.feed import FeedScreen
 from sagicc_tui.ui.screens.help import HelpScreen
@@ -81,6 +82,23 @@ async def test_welcome_without_channels() -> None:
         assert isinstance(app.screen, WelcomeScreen)
         await pilot.press("d")
     assert app.return_value == "demo"
+
+
+async def test_welcome_gives_way_to_feed() -> None:
+    empty = MemoryBackend(tickets=0)
+    saved = dict(empty.channels)
+    empty.channels.clear()
+    app = SagiccApp(empty, now=lambda: FROZEN_NOW, poll_seconds=3600)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert isinstance(app.screen, WelcomeScreen)
+
+        # Another shell added a channel and the engine reported it.
+        empty.channels.update(saved)
+        empty.changes.append(Change(1, "channel-state"))
+        app.poll_store()
+        await pilot.pause()
+
+        assert isinstance(app.screen, FeedScreen)
 
 
 class BrokenBackend(MemoryBackend):

@@ -8,6 +8,8 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from sagicc_tui.ui.messages import StoreChanged
+
 WELCOME = """\
 [b]Welcome to sagicc[/b]
 
@@ -43,7 +45,17 @@ class WelcomeScreen(Screen[None]):
         self.app.push_screen(ChannelFormScreen("incoming", None), self._added)
 
     def _added(self, saved: bool | None) -> None:
-        if saved and self.app.backend.channel_names():
+        if saved:
+            self._show_feed_when_ready()
+
+    def on_store_changed(self, event: StoreChanged) -> None:
+        # A channel added from another shell reaches the store through the
+        # engine; the feed replaces this screen once it has.
+        if self.is_current:
+            self._show_feed_when_ready()
+
+    def _show_feed_when_ready(self) -> None:
+        if self.app.backend.channel_names():
             from sagicc_tui.ui.screens.feed import FeedScreen
 
             self.app.switch_screen(FeedScreen())
