@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import email
 import email.policy
 import mimetypes
 import os
@@ -329,12 +330,23 @@ def build_new_message(
     message_id: str,
     cc: Sequence[Address] = (),
     attachments: Sequence[Path] = (),
+    forwarded: bytes | None = None,
     now: datetime | None = None,
 ) -> Composed:
-    """Build a message that starts a conversation (the console's ``m`` key)."""
+    """Build a message that starts a conversation (the console's ``m`` key).
+
+    ``forwarded`` is the raw original of a forward: it is attached whole as
+    message/rfc822, so its own attachments travel with it.
+    """
     message = _new_message(sender, message_id, now or datetime.now(UTC))
     message["Subject"] = reject_control_characters("subject", subject.strip())
-    return _finish(message, sender, message_id, list(to), list(cc), body, attachments)
+    composed = _finish(
+        message, sender, message_id, list(to), list(cc), body, attachments
+    )
+    if forwarded is not None:
+        original = email.message_from_bytes(forwarded, policy=email.policy.default)
+        message.add_attachment(original, filename="forwarded-message.eml")
+    return composed
 
 
 def quote_body(original: MessageRecord, body_text: str | None = None) -> str:

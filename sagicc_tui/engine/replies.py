@@ -335,8 +335,9 @@ def queue_forward(
     """Forward a message of ticket ``ticket_id`` (default: the customer's latest).
 
     The forward carries ``body``, then the original quoted, under
-    ``Fwd: <ticket subject> <tag>``; its copy stays on the ticket, so an
-    answer from the third party joins the ticket by its tag.
+    ``Fwd: <ticket subject> <tag>``, with the original attached whole
+    (message/rfc822, its attachments included). Its copy stays on the
+    ticket, so an answer from the third party joins the ticket by its tag.
     """
     if not to:
         raise ReplyError("the To field is empty: enter the recipient's address")
@@ -356,6 +357,7 @@ def queue_forward(
             route.sender.domain, ticket.number, signing_key(secrets_or_key)
         ),
         attachments=attachments,
+        forwarded=original.raw,
         now=now,
     )
     return queue_composed(store, route, composed, who=who, ticket=ticket, now=now)

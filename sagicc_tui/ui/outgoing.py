@@ -256,6 +256,11 @@ class Outgoing:
             outgoing.sender_address, outgoing.sender_name, outgoing.signature
         )
         prefix = self.config().ticket_tag_prefix
+        forwarded = None
+        if draft.mode == "forward":
+            # The original goes along whole, with its own attachments.
+            original, _ = self._original(ticket, draft.reply_to_message)
+            forwarded = original.raw
         return build_new_message(
             sender=sender,
             to=to,
@@ -264,6 +269,7 @@ class Outgoing:
             body=draft.body,
             message_id=self._message_id(sender, ticket),
             attachments=draft.attachments,
+            forwarded=forwarded,
             now=self.clock(),
         )
 

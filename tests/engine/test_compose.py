@@ -287,3 +287,29 @@ def test_long_message_id_not_folded() -> None:
     )
     header_lines = composed.as_bytes().split(b"\r\n\r\n", 1)[0].split(b"\r\n")
     assert f"Message-ID: <{long_id}>".encode() in header_lines
+
+
+def test_forward_attaches_original_whole() -> None:
+    original = (
+        b"From: Ann <ann@customer.test>\r\nSubject: Report\r\n"
+        b"Message-ID: <orig-1@customer.test>\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: multipart/mixed; boundary=XX\r\n\r\n"
+        b"--XX\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n"
+        b"--XX\r\nContent-Type: application/pdf\r\n"
+        b"Content-Disposition: attachment; filename=a.pdf\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQ=\r\n--XX--\r\n"
+    )
+    composed = build_new_message(
+        sender=SENDER,
+        to=[Address("", "vendor@example.test")],
+        subject="Fwd: Report [#3]",
+        body="Please check.",
+        message_id="x@acme.test",
+        forwarded=original,
+    )
+    parsed = parse(composed.as_bytes())
+    (attached,) = list(parsed.iter_attachments())
+    assert attached.get_content_type() == "message/rfc822"
+    inner = attached.get_content()
+    assert inner["Message-ID"] == "<orig-1@customer.test>"
+    assert [p.get_filename() for p in inner.iter_attachments()] == ["a.pdf"]

@@ -276,8 +276,14 @@ def test_forward_quotes_original(store: TicketStore) -> None:
     headers = _headers(item.raw)
     assert headers["Subject"] == "Fwd: Printer broken [#1]"
     assert item.rcpt_to == ["vendor@example.org"]
-    assert "> My printer does not print." in headers.get_content()
+    text = headers.get_body(preferencelist=("plain",))
+    assert text is not None
+    assert "> My printer does not print." in text.get_content()
     assert store.ticket_messages(ticket_id)[-1].message_id == item.message_id
+    # The original travels whole, so its attachments go along.
+    (attached,) = list(headers.iter_attachments())
+    assert attached.get_content_type() == "message/rfc822"
+    assert attached.get_content()["Message-ID"] == "<ask-1@example.com>"
 
 
 async def _wait_for(condition, what: str) -> None:  # type: ignore[no-untyped-def]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from email import message_from_bytes
+from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
@@ -61,6 +61,27 @@ async def test_reply_lands_in_outbox(store_backend) -> None:
     # Our Message-ID is signed with the store-wide key, so answers thread back.
     key = message_id_key(open_secret_store(load_config()))
     assert verify_message_id(items[0].message_id, key) == ticket.number
+
+
+async def test_forward_carries_original(store_backend) -> None:
+    app = make_app(store_backend)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("f")
+        await pilot.pause()
+        assert isinstance(app.screen, ComposeScreen)
+        app.screen.query_one("#compose-to").value = "vendor@parts.example"
+        await pilot.press("ctrl+s", "y")
+        await pilot.pause()
+
+    (item,) = store_backend.store.outbox()
+    assert item.rcpt_to == ["vendor@parts.example"]
+    sent = message_from_bytes(item.raw, policy=policy.default)
+    assert sent["Subject"].startswith("Fwd: ")
+    (attached,) = list(sent.iter_attachments())
+    assert attached.get_content_type() == "message/rfc822"
+    assert attached.get_content()["Message-ID"] == "<customer-7@mail.example>"
 
 
 async def test_close_recorded_with_operator(store_backend) -> None:
