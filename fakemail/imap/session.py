@@ -45,12 +45,30 @@ class State(enum.Enum):
 
 
 class CommandError(Exception):
-    """Ends a command with a tagged NO or BAD carrying ``text``."""
+    """Ends a command with a tagged NO or BAD carrying ``text``.
 
-    def __init__(self, status: str, text: str) -> None:
+    ``tag`` is set when the error comes before the command was parsed (a
+    line over the limit); without one the response is untagged.
+    """
+
+    def __init__(self, status: str, text: str, tag: str | None = None) -> None:
         super().__init__(text)
         self.status = status
         self.text = text
+        self.tag = tag
+
+
+# RFC 3501: a tag is any ASTRING-CHAR but "+", so no space, control, "(",
+# ")", "{", "%", "*", quote or backslash.
+_TAG = re.compile(rb'^([^\x00-\x20\x7f(){%*"\\+]+) ')
+
+
+def _leading_tag(start: bytes) -> str | None:
+    """Return the IMAP tag at the start of a line, or None when there is none."""
+    match = _TAG.match(start)
+    if match is None:
+        return None
+    return match.group(1).decode("ascii", "replace")
 
 
 class ConnectionClosed(Exception):
@@ -103,7 +121,9 @@ class Session:
                 try:
                     command = await self.read_command()
                 except CommandError as error:
-                    await self.send_line(f"* {error.status} {error.text}")
+                    await self.send_line(
+                        f"{error.tag or '*'} {error.status} {error.text}"
+                    )
                     continue
                 if command is None:
                     break
@@ -134,9 +154,11 @@ class Session:
         except asyncio.IncompleteReadError as error:
             line = error.partial
         except asyncio.LimitOverrunError as error:
-            await self._discard_line(error.consumed)
+            start = await self._discard_line(error.consumed)
+            # The tag is read from the start of the dropped line, so a client
+            # waiting for its tagged response gets one.
             raise CommandError(
-                "BAD", "Command line too long: the limit is 1 MB."
+                "BAD", "Command line too long: the limit is 1 MB.", _leading_tag(start)
             ) from None
         if not line:
             raise ConnectionClosed
@@ -144,12 +166,15 @@ class Session:
             line = line[:-1] + b"\r\n" if line.endswith(b"\n") else line + b"\r\n"
         return line
 
-    async def _discard_line(self, consumed: int) -> None:
+    async def _discard_line(self, consumed: int) -> bytes:
+        """Read and drop the rest of an overlong line; return its first bytes."""
+        start = b""
         while True:
-            await self.reader.readexactly(consumed)
+            chunk = await self.reader.readexactly(consumed)
+            start = start or chunk[:64]
             try:
                 await self.reader.readuntil(b"\n")
-                return
+                return start
             except asyncio.LimitOverrunError as error:
                 consumed = error.consumed
 

@@ -64,8 +64,18 @@ async def test_overlong_line_gets_bad(tmp_path: Path):
         client = await RawClient.connect(running.port)
         await client.send(b"A NOOP " + b"x" * 1_500_000 + b"\r\n")
         answer = await client.line()
-        assert answer.startswith(b"* BAD Command line too long"), answer[:80]
+        # Tagged, so a client waiting for "A" gets its response.
+        assert answer.startswith(b"A BAD Command line too long"), answer[:80]
         assert (await client.command(b"B", b"NOOP"))[-1].startswith(b"B OK")
+        await client.close()
+
+
+async def test_overlong_line_without_tag_gets_untagged_bad(tmp_path: Path):
+    async with serve(tmp_path) as running:
+        client = await RawClient.connect(running.port)
+        await client.send(b"x" * 1_500_000 + b"\r\n")
+        answer = await client.line()
+        assert answer.startswith(b"* BAD Command line too long"), answer[:80]
         await client.close()
 
 
