@@ -21,8 +21,8 @@ from sagicc_tui.engine.conntest_report import (
 )
 from sagicc_tui.engine.conntest_smtp import test_smtp
 from sagicc_tui.engine.errors import ChannelError
-from sagicc_tui.engine.imap import ImapClient, ImapEndpoint
-from sagicc_tui.engine.sync import COMMAND_TIMEOUT
+from sagicc_tui.engine.imap import ImapClient
+from sagicc_tui.engine.sync import COMMAND_TIMEOUT, imap_endpoint
 from sagicc_tui.engine.tokens import StoredTokenProvider, TokenProvider
 from sagicc_tui.settings import SecretStore
 from sagicc_tui.settings.models import AuthMethod, IncomingChannel, OutgoingChannel
@@ -73,15 +73,7 @@ async def _test_imap(
     ca_file: str | None,
     timeout: float,
 ) -> None:
-    endpoint = ImapEndpoint(
-        channel.host,
-        channel.port,
-        str(channel.encryption),
-        validate_certificates=channel.validate_certificates,
-        ca_file=ca_file,
-        timeout=timeout,
-    )
-    client = ImapClient(endpoint)
+    client = ImapClient(imap_endpoint(channel, ca_file=ca_file, timeout=timeout))
     try:
         await _imap_connect(client, channel, steps)
         await _imap_sign_in(client, channel, steps, secrets, tokens)

@@ -11,14 +11,15 @@ from datetime import timedelta
 
 from sagicc_tui.engine.clock import Clock, SystemClock
 from sagicc_tui.engine.errors import ChannelError, CommandFailed
-from sagicc_tui.engine.imap import ImapClient, ImapEndpoint
+from sagicc_tui.engine.imap import ImapClient
 from sagicc_tui.engine.smtp import (
     SendError,
     SmtpCredentials,
     SmtpEndpoint,
     send_message,
 )
-from sagicc_tui.engine.tokens import TokenProvider
+from sagicc_tui.engine.sync import imap_endpoint, sign_in
+from sagicc_tui.engine.tokens import StoredTokenProvider, TokenProvider
 from sagicc_tui.settings import (
     PASSWORD,
     SecretStore,
@@ -244,30 +245,11 @@ class OutboxWorker:
         incoming = incoming_for(self.config, channel.name)
         if incoming is None:
             return
-        endpoint = ImapEndpoint(
-            host=incoming.host,
-            port=incoming.port,
-            encryption=str(incoming.encryption),
-            validate_certificates=incoming.validate_certificates,
-            ca_file=incoming.ca_file or None,
-        )
-        client = ImapClient(endpoint)
+        tokens = self.tokens or StoredTokenProvider(self.secrets)
+        client = ImapClient(imap_endpoint(incoming))
         try:
             await client.connect()
-            if incoming.auth == AuthMethod.OAUTH and self.tokens is not None:
-                token = await self.tokens.access_token(incoming)
-                await client.login_xoauth2(incoming.username, token)
-            else:
-                password = self.secrets.get(secret_key(incoming.name, PASSWORD))
-                if password is None:
-                    log.warning(
-                        "no password is stored for %r, so no Sent copy of outbox "
-                        "message %s was saved",
-                        incoming.name,
-                        item.id,
-                    )
-                    return
-                await client.login(incoming.username, password)
+            await sign_in(client, incoming, self.secrets, tokens)
             await self._append_sent(client, channel.sent_folder, item.raw)
         except ChannelError as error:
             log.warning(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import shlex
 from collections.abc import Awaitable
 from concurrent.futures import Executor
 from datetime import timedelta
@@ -32,6 +33,63 @@ FAILED_RETRY_SECONDS = 30 * 60
 
 # Seconds each IMAP step may take before the connection counts as dead.
 COMMAND_TIMEOUT = 30.0
+
+
+def imap_endpoint(
+    channel: IncomingChannel,
+    *,
+    ca_file: str | None = None,
+    timeout: float = COMMAND_TIMEOUT,
+) -> ImapEndpoint:
+    """Return how to reach the channel's IMAP server.
+
+    The channel's own CA file comes first; ``ca_file`` (the engine's, for
+    self-hosted servers and tests) is used when the channel sets none.
+    """
+    return ImapEndpoint(
+        channel.host,
+        channel.port,
+        str(channel.encryption),
+        validate_certificates=channel.validate_certificates,
+        ca_file=channel.ca_file or ca_file or None,
+        timeout=timeout,
+    )
+
+
+async def sign_in(
+    client: ImapClient,
+    channel: IncomingChannel,
+    secrets: SecretStore,
+    tokens: TokenProvider,
+) -> None:
+    """Sign in with the channel's OAuth token or its stored password.
+
+    Raises AuthenticationFailed when the password is missing or unreadable,
+    and never falls back from OAuth to a password.
+    """
+    if channel.auth is AuthMethod.OAUTH:
+        token = await tokens.access_token(channel)
+        await client.login_xoauth2(channel.username, token)
+        return
+
+    try:
+        password = secrets.get(secret_key(channel.name, PASSWORD))
+    except SecretStoreError as error:
+        raise AuthenticationFailed(
+            f"the password of channel {channel.name!r} cannot be read: {error}",
+            host=channel.host,
+            port=channel.port,
+            fix="Check the secret store (keyring or the secrets folder)",
+        ) from error
+    if password is None:
+        raise AuthenticationFailed(
+            f"no password is stored for channel {channel.name!r}",
+            host=channel.host,
+            port=channel.port,
+            fix=f"Set it with: sagicc channels edit {shlex.quote(channel.name)} "
+            "--set-secret",
+        )
+    await client.login(channel.username, password)
 
 
 class ChannelSync:
@@ -153,19 +211,13 @@ class ChannelSync:
 
     async def connect(self) -> ImapClient:
         """Open a signed-in connection to the channel's server."""
-        channel = self.channel
-        endpoint = ImapEndpoint(
-            channel.host,
-            channel.port,
-            str(channel.encryption),
-            validate_certificates=channel.validate_certificates,
-            ca_file=channel.ca_file or self.ca_file or None,
-            timeout=self.timeout,
+        endpoint = imap_endpoint(
+            self.channel, ca_file=self.ca_file, timeout=self.timeout
         )
         client = ImapClient(endpoint)
         await client.connect()
         try:
-            await self._sign_in(client)
+            await sign_in(client, self.channel, self.secrets, self.tokens)
             await client.enable_utf8()
         except BaseException:
             client.abort()
@@ -217,31 +269,6 @@ class ChannelSync:
         if not self._stop.is_set():
             # NOOP raises when the connection dropped meanwhile.
             await client.noop()
-
-    async def _sign_in(self, client: ImapClient) -> None:
-        channel = self.channel
-        if channel.auth is AuthMethod.OAUTH:
-            token = await self.tokens.access_token(channel)
-            await client.login_xoauth2(channel.username, token)
-            return
-
-        try:
-            password = self.secrets.get(secret_key(channel.name, PASSWORD))
-        except SecretStoreError as error:
-            raise AuthenticationFailed(
-                f"the password of channel {channel.name!r} cannot be read: {error}",
-                host=channel.host,
-                port=channel.port,
-                fix="Check the secret store (keyring or the secrets folder)",
-            ) from error
-        if password is None:
-            raise AuthenticationFailed(
-                f"no password is stored for channel {channel.name!r}",
-                host=channel.host,
-                port=channel.port,
-                fix=f"Set it with: sagicc channels edit {channel.name}",
-            )
-        await client.login(channel.username, password)
 
     # State ----------------------------------------------------------------
 

@@ -252,3 +252,31 @@ async def test_sent_folder_created_when_missing(
     client.logout()
     assert status == "OK"
     assert data == [b"1"]
+
+
+async def test_sent_copy_skipped_without_password(
+    smtp_server, store, tmp_path, dovecot: Dovecot, caplog: pytest.LogCaptureFixture
+) -> None:
+    port, recorder = smtp_server
+    incoming = IncomingChannel(
+        name="support",
+        host="127.0.0.1",
+        port=dovecot.imaps_port,
+        encryption=Encryption.SSL,
+        ca_file=str(dovecot.ca_file),
+        username=dovecot.username,
+        outgoing_channel="smtp",
+    )
+    config = Config(
+        incoming=(incoming,),
+        outgoing=(outgoing(port, save_to_sent=True, sent_folder="Sent"),),
+    )
+    worker = OutboxWorker(store, config, secrets_store(tmp_path), clock=later_clock())
+    queue(store)
+
+    await worker.send_due()
+
+    (item,) = store.outbox()
+    assert item.state == OutboxState.SENT
+    assert len(recorder.messages) == 1
+    assert "no password is stored for channel 'support'" in caplog.text
