@@ -13,7 +13,7 @@ from fakemail.imap.syntax import ParseError, Parser, quote
 if TYPE_CHECKING:
     from fakemail.imap.session import Session
 
-# What Gmail sends, base64-encoded, as the last challenge of a failed XOAUTH2.
+# The last challenge Gmail sends for a failed XOAUTH2, base64-encoded.
 XOAUTH2_ERROR = base64.b64encode(
     b'{"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}'
 )

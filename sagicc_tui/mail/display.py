@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 # Characters a terminal acts on instead of drawing: C0 controls, DEL and C1
-# controls (ESC starts colour, title and clipboard sequences, BEL rings, and
-# U+009B is a one-byte CSI), plus the bidi embeddings, overrides and isolates
-# that reorder the rest of the line.
+# controls. ESC starts colour, title and clipboard sequences, BEL rings, and
+# U+009B is a one-byte CSI. The bidi embeddings, overrides and isolates
+# reorder the rest of the line.
 _C0 = range(0x00, 0x20)
 _C1 = range(0x7F, 0xA0)
 _BIDI = [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]

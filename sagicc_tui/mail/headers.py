@@ -16,9 +16,9 @@ _FIELD_NAME = re.compile(r"[!-9;-~]+")
 _FOLDING = re.compile(r"\r?\n(?=[ \t])")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?]*)\?=")
 # A bracketed id (inner whitespace is folding damage and is removed) or a
-# bare token; only bare tokens with "@" count, as some mailers write ids
-# without brackets. Matching the "@" in the pattern itself would rescan a
-# long token from every position, quadratic in its length.
+# bare token. Some mailers write ids without brackets, so a bare token with
+# "@" counts too. The "@" is checked after the match, because matching it in
+# the pattern would rescan a long token from every position.
 _MESSAGE_ID_TOKEN = re.compile(r"<([^<>]*)>|([^\s<>,;()]+)")
 # Characters that make an address list need the full tokenizer.
 _SPECIAL_IN_LISTS = ('"', "(", ":", ";", "\\")

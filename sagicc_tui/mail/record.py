@@ -8,7 +8,7 @@ from enum import StrEnum
 
 
 class MessageKind(StrEnum):
-    """How a message was classified (RFC 3834 auto-replies, RFC 3464 bounces)."""
+    """Classification of a message: normal, RFC 3834 auto-reply or RFC 3464 bounce."""
 
     NORMAL = "normal"
     AUTO_REPLY = "auto-reply"
@@ -64,7 +64,7 @@ class MessageRecord:
 
     Message-IDs are stored without angle brackets. ``body_text`` and
     ``attachments`` are filled by the body pass and may be empty after a
-    headers-only parse (``body_parsed`` tells which).
+    headers-only parse (``body_parsed`` shows which).
     """
 
     raw: bytes
